@@ -1,0 +1,80 @@
+"""Types shared by every Foresight custom resource: durations, conditions, modes, label selectors."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+_DURATION_RE = re.compile(r"(\d+)(ms|s|m|h|d|w)")
+DURATION_PATTERN = r"^([0-9]+(ms|s|m|h|d|w))+$"
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+Duration = Annotated[str, StringConstraints(pattern=DURATION_PATTERN, max_length=32)]
+"""A Prometheus-style duration such as ``90s``, ``30m``, ``1h30m`` or ``14d``."""
+
+Mode = Literal["active", "dryRun"]
+"""``active`` changes the cluster; ``dryRun`` computes and reports, and changes nothing."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse a Prometheus-style duration.
+
+    >>> parse_duration("1h30m")
+    datetime.timedelta(seconds=5400)
+    >>> parse_duration("14d").days
+    14
+    >>> parse_duration("soon")
+    Traceback (most recent call last):
+    ...
+    ValueError: invalid duration 'soon': use e.g. 90s, 30m, 1h30m, 14d
+    """
+    if not re.fullmatch(DURATION_PATTERN, text or ""):
+        raise ValueError(f"invalid duration {text!r}: use e.g. 90s, 30m, 1h30m, 14d")
+    seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_RE.findall(text))
+    return timedelta(seconds=seconds)
+
+
+class Model(BaseModel):
+    """Base of every API type: camelCase on the wire, snake_case in Python, unknown keys rejected."""
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+        extra="forbid",
+        alias_generator=lambda name: re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name),
+    )
+
+
+class LabelSelectorRequirement(Model):
+    """One ``matchExpressions`` entry of a Kubernetes label selector."""
+
+    key: str = Field(min_length=1, max_length=317)
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: list[str] = Field(default_factory=list, max_length=64)
+
+
+class LabelSelector(Model):
+    """A Kubernetes label selector (``matchLabels`` AND ``matchExpressions``); empty selects everything."""
+
+    match_labels: dict[str, str] = Field(default_factory=dict)
+    match_expressions: list[LabelSelectorRequirement] = Field(default_factory=list, max_length=32)
+
+
+class Condition(Model):
+    """A ``metav1.Condition``: the state of one aspect of a resource, with the reason for it."""
+
+    type: str = Field(max_length=316)
+    status: Literal["True", "False", "Unknown"]
+    reason: str = Field(default="", max_length=1024)
+    message: str = Field(default="", max_length=32768)
+    last_transition_time: str | None = None
+    observed_generation: int | None = None
+
+
+class SecretKeyRef(Model):
+    """A key of a Secret in the resource's own namespace."""
+
+    name: str = Field(min_length=1, max_length=253)
+    key: str = Field(default="token", min_length=1, max_length=253)
