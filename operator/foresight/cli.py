@@ -20,9 +20,13 @@ console = Console(stderr=True)
 @app.command()
 def run(
     prometheus_url: Annotated[str | None, typer.Option(help="Default Prometheus URL.")] = None,
-    namespace: Annotated[list[str] | None, typer.Option("--namespace", "-n", help="Watch only these.")] = None,
+    namespace: Annotated[
+        list[str] | None, typer.Option("--namespace", "-n", help="Watch only these.")
+    ] = None,
     standalone: Annotated[bool | None, typer.Option(help="No peering / leader election.")] = None,
-    metrics_port: Annotated[int | None, typer.Option(help="Port of the operator's /metrics (0 = off).")] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Port of the operator's /metrics (0 = off).")
+    ] = None,
     liveness_port: Annotated[int | None, typer.Option(help="Port of /healthz (0 = off).")] = None,
 ) -> None:
     """Start the operator (kopf), with peering so that only one replica acts."""
@@ -36,7 +40,7 @@ def run(
         "metrics_port": metrics_port,
         "liveness_port": liveness_port,
     }
-    settings = config.Settings(**{k: v for k, v in overrides.items() if v is not None})
+    settings = config.Settings.model_validate({k: v for k, v in overrides.items() if v is not None})
     logs.configure(settings.log_format, settings.log_level)
     runtime.run(settings)
 
@@ -71,5 +75,8 @@ def crds(
     if check and drift:
         console.print(f"[red]CRDs out of date:[/] {', '.join(map(str, drift))}; run `foresight crds`.")
         raise typer.Exit(1)
-    console.print(f"CRDs up to date in {', '.join(map(str, targets))}" if not drift else
-                  f"wrote {len(drift)} file(s): {', '.join(map(str, drift))}")
+    console.print(
+        f"CRDs up to date in {', '.join(map(str, targets))}"
+        if not drift
+        else f"wrote {len(drift)} file(s): {', '.join(map(str, drift))}"
+    )

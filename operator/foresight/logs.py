@@ -43,4 +43,4 @@ def configure(fmt: str = "auto", level: str = "info") -> None:
 
 def get(name: str) -> structlog.stdlib.BoundLogger:
     """A named structured logger."""
-    return structlog.stdlib.get_logger(name)  # type: ignore[no-any-return]
+    return structlog.stdlib.get_logger(name)

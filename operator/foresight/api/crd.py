@@ -132,16 +132,56 @@ def _module_doc(model: type[BaseModel]) -> str:
     return doc.strip().split("\n\n", 1)[0]
 
 
+def _kopf_peering_crd(kind: str, scope: str) -> dict[str, Any]:
+    """kopf's peering resource (leader election between operator replicas), as kopf documents it."""
+    plural = kind.lower() + "s"
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.kopf.dev", "labels": {"app.kubernetes.io/part-of": "foresight"}},
+        "spec": {
+            "group": "kopf.dev",
+            "scope": scope,
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
 def custom_resource_definitions() -> dict[str, dict[str, Any]]:
-    """All CRDs of the group, keyed by their file name in ``crds/``."""
+    """All CRDs the operator needs, keyed by their file name in ``crds/``: its own and kopf's peering."""
     ps, fp = predictive_scaler, failover_policy
     return {
+        "clusterkopfpeerings.kopf.dev.yaml": _kopf_peering_crd("ClusterKopfPeering", "Cluster"),
+        "kopfpeerings.kopf.dev.yaml": _kopf_peering_crd("KopfPeering", "Namespaced"),
         f"{ps.PLURAL}.{GROUP}.yaml": _crd(
-            ps.KIND, ps.PLURAL, ps.SHORT_NAMES, ps.PredictiveScalerSpec, ps.PredictiveScalerStatus,
+            ps.KIND,
+            ps.PLURAL,
+            ps.SHORT_NAMES,
+            ps.PredictiveScalerSpec,
+            ps.PredictiveScalerStatus,
             ps.PRINTER_COLUMNS,
         ),
         f"{fp.PLURAL}.{GROUP}.yaml": _crd(
-            fp.KIND, fp.PLURAL, fp.SHORT_NAMES, fp.FailoverPolicySpec, fp.FailoverPolicyStatus,
+            fp.KIND,
+            fp.PLURAL,
+            fp.SHORT_NAMES,
+            fp.FailoverPolicySpec,
+            fp.FailoverPolicyStatus,
             fp.PRINTER_COLUMNS,
         ),
     }

@@ -48,6 +48,7 @@ def test_schema_is_structural() -> None:
     for body in crd.custom_resource_definitions().values():
         version = body["spec"]["versions"][0]
         walk(version["schema"])
-        scaling = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"].get("scaling")
+        spec = version["schema"]["openAPIV3Schema"]["properties"].get("spec", {})
+        scaling = spec.get("properties", {}).get("scaling")
         if scaling is not None:
             assert scaling["x-kubernetes-validations"][0]["rule"] == "self.minReplicas <= self.maxReplicas"

@@ -21,8 +21,12 @@ SCALER: dict[str, Any] = {
 POLICY: dict[str, Any] = {
     "nodeSelector": {"matchLabels": {"type": "kwok"}},
     "signals": [
-        {"name": "memory-available", "query": "node_memory_MemAvailable_bytes", "threshold": 5e8,
-         "direction": "below"}
+        {
+            "name": "memory-available",
+            "query": "node_memory_MemAvailable_bytes",
+            "threshold": 5e8,
+            "direction": "below",
+        }
     ],
 }
 
@@ -116,8 +120,16 @@ def test_policy_defaults() -> None:
         ("actions.untaintBelowProbability", 0.7, "actions.untaintBelowProbability must be below"),
         ("horizon", "soon", "horizon"),
         ("mode", "chaos", "mode"),
-        ("signals", [{"name": "x", "query": "q", "threshold": 1, "direction": "sideways"}], "signals.0.direction"),
-        ("signals", [{"name": "Bad Name", "query": "q", "threshold": 1, "direction": "above"}], "signals.0.name"),
+        (
+            "signals",
+            [{"name": "x", "query": "q", "threshold": 1, "direction": "sideways"}],
+            "signals.0.direction",
+        ),
+        (
+            "signals",
+            [{"name": "Bad Name", "query": "q", "threshold": 1, "direction": "above"}],
+            "signals.0.name",
+        ),
         ("nodeSelector.matchExpressions", [{"key": "a", "operator": "Near"}], "matchExpressions.0.operator"),
     ],
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from foresight.api.v1alpha1._common import Condition, Duration, LabelSelector, Mode, Model
 
@@ -23,7 +23,9 @@ class NodeSignal(Model):
 
     name: str = Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
     query: str = Field(min_length=1, max_length=4096, description="PromQL returning one series per node.")
-    node_label: str = Field(default="node", min_length=1, max_length=128, description="Label naming the node.")
+    node_label: str = Field(
+        default="node", min_length=1, max_length=128, description="Label naming the node."
+    )
     threshold: float
     direction: Literal["above", "below"] = Field(
         description="The node fails when the signal goes above (e.g. errors) or below (e.g. free memory)."
@@ -80,8 +82,8 @@ class FailoverPolicySpec(Model):
     namespace_selector: LabelSelector = Field(default_factory=LabelSelector)
     mode: Mode = "active"
 
-    model_config = {
-        "json_schema_extra": {
+    model_config = ConfigDict(
+        json_schema_extra={
             "x-kubernetes-validations": [
                 {
                     "rule": "!has(self.actions) || !has(self.actions.untaintBelowProbability) || "
@@ -92,7 +94,7 @@ class FailoverPolicySpec(Model):
                 }
             ]
         }
-    }
+    )
 
     @model_validator(mode="after")
     def _untaint_below_threshold(self) -> FailoverPolicySpec:

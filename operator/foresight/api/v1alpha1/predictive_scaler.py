@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from foresight.api.v1alpha1._common import Condition, Duration, Mode, Model, SecretKeyRef, parse_duration
 
@@ -42,7 +42,7 @@ class PrometheusSource(Model):
     query: str = Field(
         min_length=1,
         max_length=4096,
-        description="PromQL returning exactly one series: the load the workload must serve (e.g. requests/s).",
+        description="PromQL returning exactly one series: the load the workload serves (e.g. requests/s).",
     )
     url: str | None = Field(
         default=None,
@@ -120,8 +120,8 @@ class ScalingSpec(Model):
     scale_down: ScaleDownSpec = Field(default_factory=ScaleDownSpec)
     headroom: HeadroomSpec = Field(default_factory=HeadroomSpec)
 
-    model_config = {
-        "json_schema_extra": {
+    model_config = ConfigDict(
+        json_schema_extra={
             "x-kubernetes-validations": [
                 {
                     "rule": "self.minReplicas <= self.maxReplicas",
@@ -130,7 +130,7 @@ class ScalingSpec(Model):
                 }
             ]
         }
-    }
+    )
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> ScalingSpec:
