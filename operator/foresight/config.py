@@ -29,7 +29,9 @@ class Settings(BaseSettings):
         default=False, description="Let a scaler's PromQL select series of other namespaces (off = tenancy)."
     )
     namespaces: list[str] = Field(default_factory=list, description="Watch only these; empty = cluster-wide.")
-    peering_name: str = Field(default="foresight", description="kopf peering object used for leader election.")
+    peering_name: str = Field(
+        default="foresight", description="kopf peering object used for leader election."
+    )
     standalone: bool = Field(default=False, description="Skip peering (single replica, tests).")
     metrics_port: int = Field(default=8080, ge=0, le=65535, description="Operator's own /metrics; 0 = off.")
     liveness_port: int = Field(default=8081, ge=0, le=65535, description="kopf liveness probe; 0 = off.")
