@@ -8,6 +8,7 @@ from foresight.api.v1alpha1._common import (
     Mode,
     SecretKeyRef,
     parse_duration,
+    set_condition,
 )
 from foresight.api.v1alpha1.failover_policy import (
     ActionRecord,
@@ -68,4 +69,5 @@ __all__ = [
     "failover_policy",
     "parse_duration",
     "predictive_scaler",
+    "set_condition",
 ]

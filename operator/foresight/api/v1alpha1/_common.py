@@ -78,3 +78,20 @@ class SecretKeyRef(Model):
 
     name: str = Field(min_length=1, max_length=253)
     key: str = Field(default="token", min_length=1, max_length=253)
+
+
+def set_condition(conditions: list[Condition], new: Condition) -> list[Condition]:
+    """Replace the condition of ``new.type``, keeping its transition time when the status is unchanged.
+
+    >>> a = Condition(type="Ready", status="True", reason="Applied", last_transition_time="t0")
+    >>> b = Condition(type="Ready", status="True", reason="Applied", last_transition_time="t1")
+    >>> set_condition([a], b)[0].last_transition_time
+    't0'
+    """
+    out: list[Condition] = []
+    for old in conditions:
+        if old.type != new.type:
+            out.append(old)
+        elif old.status == new.status:
+            new = new.model_copy(update={"last_transition_time": old.last_transition_time})
+    return [*out, new]
