@@ -14,8 +14,12 @@ import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from foresight.devcluster import cluster
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     nodes.add_argument("--prefix", default="kwok-node")
     nodes.set_defaults(func=_nodes)
 
+    which = sub.add_parser("which", help="print the path of a cached tool (building it if needed)")
+    which.add_argument("tool", choices=sorted(TOOL_NAMES))
+    which.set_defaults(func=_which)
+
     feeder = sub.add_parser("feeder", help="(internal) run the live feeder")
     feeder.add_argument("--port", type=int, required=True)
     feeder.add_argument("--trace-csv", type=Path, required=True)
@@ -66,6 +74,36 @@ def _parser() -> argparse.ArgumentParser:
     feeder.add_argument("--acceleration", type=float, default=1.0)
     feeder.set_defaults(func=_feeder)
     return parser
+
+
+TOOL_NAMES = {
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "etcd",
+    "kwok",
+    "helm",
+    "prometheus",
+    "promtool",
+}
+
+
+def _which(args: argparse.Namespace) -> int:
+    from foresight.devcluster import _build, _kwok, _prometheus
+
+    tool: str = args.tool
+    if tool.startswith("kube-"):
+        path = _build.ensure_kubernetes() / tool
+    elif tool == "etcd":
+        path = _build.ensure_etcd() / "etcd"
+    elif tool == "kwok":
+        path = _kwok.ensure_kwok()[0]
+    elif tool == "helm":
+        path = _build.ensure_helm() / "helm"
+    else:
+        path = _prometheus.ensure_prometheus() / tool
+    print(path)
+    return 0
 
 
 def _ensure(args: argparse.Namespace) -> int:
@@ -147,7 +185,7 @@ def _print_info(info: cluster.ClusterInfo) -> None:
     print(f"logs:       {Path(info.state_dir) / 'logs'}")
 
 
-def _api_client(kubeconfig: str):  # type: ignore[no-untyped-def]
+def _api_client(kubeconfig: str) -> ApiClient:
     from kubernetes import config
 
     return config.new_client_from_config(config_file=kubeconfig)

@@ -59,25 +59,40 @@ def local_replaces(go_mod_text: str) -> list[str]:
     return _LOCAL_REPLACE.findall(go_mod_text)
 
 
+def _requirements(go_mod_text: str) -> dict[str, str]:
+    """``module -> version`` of every ``require`` line (block or single) of a go.mod.
+
+    >>> _requirements("require (\\n\\ta v1.0.0\\n\\tb v0.0.0 // indirect\\n)\\nrequire c v2.0.0\\n")
+    {'a': 'v1.0.0', 'b': 'v0.0.0', 'c': 'v2.0.0'}
+    """
+    lines = []
+    for block in re.findall(r"^require\s*\((.*?)^\)", go_mod_text, re.MULTILINE | re.DOTALL):
+        lines += block.strip().splitlines()
+    lines += re.findall(r"^require\s+([^(\s].*)$", go_mod_text, re.MULTILINE)
+    pairs = (line.split("//")[0].split() for line in lines)
+    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
+
+
 def wrapper_go_mod(
     upstream_go_mod: str, module: str, version: str, replaced: Sequence[str], staging_version: str
 ) -> str:
     """go.mod of a wrapper module that builds ``module@version`` as a dependency.
 
-    The upstream ``require`` blocks are copied so the build list is exactly the upstream pin
-    set (and no ``go mod tidy`` is needed, which would pull every test dependency too); its
-    local replaces become replaces with the published tag ``staging_version``.
+    The upstream requirements are copied so the build list is exactly the upstream pin set (and
+    no ``go mod tidy`` is needed, which would pull every test dependency too).  Modules that
+    upstream replaces with a local directory and requires at the placeholder ``v0.0.0`` (the
+    Kubernetes staging modules) are replaced with their published tag ``staging_version``;
+    those it requires at a real version (etcd's siblings) need no replace at all.
     """
-    requires = re.findall(r"^require\s*\((.*?)^\)", upstream_go_mod, re.MULTILINE | re.DOTALL)
-    single = re.findall(r"^require\s+([^(\s].*)$", upstream_go_mod, re.MULTILINE)
+    requirements = _requirements(upstream_go_mod)
     godebug = re.findall(r"^godebug\s+.*$", upstream_go_mod, re.MULTILINE)
     lines = ["module foresight.local/wrapper", "", "go 1.23.0", "", *godebug, ""]
     lines += ["require (", f"\t{module} {version}"]
-    for block in requires:
-        lines += [f"\t{line.strip()}" for line in block.strip().splitlines() if line.strip()]
-    lines += [f"\t{line.strip()}" for line in single]
+    lines += [f"\t{path} {required}" for path, required in requirements.items()]
     lines += [")", "", "replace ("]
-    lines += [f"\t{path} => {path} {staging_version}" for path in replaced]
+    lines += [
+        f"\t{path} => {path} {staging_version}" for path in replaced if requirements.get(path) == "v0.0.0"
+    ]
     lines += [")", ""]
     return "\n".join(lines)
 
@@ -158,9 +173,8 @@ def ensure_etcd(version: str = versions.ETCD) -> Path:
     _build_wrapped(
         "go.etcd.io/etcd/server/v3", version, version, ["go.etcd.io/etcd/server/v3"], bin_dir, "-s -w"
     )
-    built = bin_dir / "v3"
-    if built.exists():
-        built.rename(bin_dir / "etcd")
+    # go names the binary after the last path element that is not a major version: "server".
+    (bin_dir / "server").rename(bin_dir / "etcd")
     return bin_dir
 
 

@@ -41,7 +41,9 @@ def ensure_kwok(version: str = versions.KWOK) -> tuple[Path, Path]:
     return bin_dir / "kwok", stages
 
 
-def kwok_argv(binary: Path, stages: Path, kubeconfig: Path, server_port: int, lease_seconds: int) -> list[str]:
+def kwok_argv(
+    binary: Path, stages: Path, kubeconfig: Path, server_port: int, lease_seconds: int
+) -> list[str]:
     return [
         str(binary),
         f"--kubeconfig={kubeconfig}",

@@ -27,7 +27,15 @@ from foresight.devcluster import trace as trace_mod
 log = logging.getLogger(__name__)
 
 # Stop dependents before what they depend on, so nothing logs connection errors for long.
-STOP_ORDER = ("prometheus", "feeder", "kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd")
+STOP_ORDER = (
+    "prometheus",
+    "feeder",
+    "kwok",
+    "kube-scheduler",
+    "kube-controller-manager",
+    "kube-apiserver",
+    "etcd",
+)
 
 
 def default_trace_csv() -> Path:
@@ -124,12 +132,16 @@ def running(name: str = "default") -> ClusterInfo | None:
         return None
     info = ClusterInfo.load(path)
     table = _procs.ProcessTable(Path(info.state_dir))
-    if table.pid("kube-apiserver") is None or not _apiserver_ready(info.apiserver_url, Path(info.state_dir) / "pki"):
+    if table.pid("kube-apiserver") is None or not _apiserver_ready(
+        info.apiserver_url, Path(info.state_dir) / "pki"
+    ):
         return None
     return info
 
 
-def up(config: ClusterConfig | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ClusterInfo:
+def up(
+    config: ClusterConfig | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> ClusterInfo:
     """Start (or return the already running) local cluster described by ``config``."""
     config = config or ClusterConfig()
     existing = running(config.name)
@@ -189,7 +201,12 @@ def _remove(path: Path) -> None:
 def _versions(tools: Tools) -> dict[str, str]:
     from foresight.devcluster import versions
 
-    result = {"kubernetes": versions.KUBERNETES, "etcd": versions.ETCD, "kwok": versions.KWOK, "helm": versions.HELM}
+    result = {
+        "kubernetes": versions.KUBERNETES,
+        "etcd": versions.ETCD,
+        "kwok": versions.KWOK,
+        "helm": versions.HELM,
+    }
     if tools.prometheus_bin is not None:
         result["prometheus"] = tools.prometheus_bin.parents[1].name.removeprefix("prometheus-")
     return result
@@ -214,7 +231,9 @@ def write_kubeconfig(path: Path, pki: _certs.Pki, port: int) -> Path:
                 "user": {"client-certificate": str(pki.admin_cert), "client-key": str(pki.admin_key)},
             }
         ],
-        "contexts": [{"name": "foresight-local", "context": {"cluster": "foresight-local", "user": "foresight-admin"}}],
+        "contexts": [
+            {"name": "foresight-local", "context": {"cluster": "foresight-local", "user": "foresight-admin"}}
+        ],
         "current-context": "foresight-local",
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -265,7 +284,9 @@ def _start_control_plane(
     )  # fmt: skip
     table.start(
         "kwok",
-        _kwok.kwok_argv(tools.kwok, tools.kwok_stages, kubeconfig, config.kwok_port, config.node_lease_seconds),
+        _kwok.kwok_argv(
+            tools.kwok, tools.kwok_stages, kubeconfig, config.kwok_port, config.node_lease_seconds
+        ),
     )
     # Pods are rejected until the service-account controller creates `default` in a namespace.
     wait_for(
@@ -305,7 +326,9 @@ def _apiserver_argv(
     ]
 
 
-def _controller_manager_argv(config: ClusterConfig, tools: Tools, pki: _certs.Pki, kubeconfig: Path) -> list[str]:
+def _controller_manager_argv(
+    config: ClusterConfig, tools: Tools, pki: _certs.Pki, kubeconfig: Path
+) -> list[str]:
     return [
         str(tools.kube_bin / "kube-controller-manager"),
         f"--kubeconfig={kubeconfig}",
@@ -338,7 +361,9 @@ def _start_prometheus(
     replay = trace_mod.Replay(trace, now_at, trace_mod.floor_minute(clock()), config.trace_acceleration)
     span = timedelta(days=config.trace_history_days) if config.trace_history_days else None
     tsdb = state / "prometheus" / "data"
-    samples = _prometheus.backfill(tools.prometheus_bin / "promtool", replay, trace_mod.DEFAULT_LABELS, tsdb, span)
+    samples = _prometheus.backfill(
+        tools.prometheus_bin / "promtool", replay, trace_mod.DEFAULT_LABELS, tsdb, span
+    )
     log.info("backfilled %d samples ending at %s", samples, replay.anchor.isoformat())
 
     feeder_address = f"127.0.0.1:{config.feeder_port}"
@@ -356,8 +381,13 @@ def _start_prometheus(
     prom_config = state / "prometheus" / "prometheus.yml"
     prom_config.write_text(_prometheus.scrape_config(feeder_address, config.scrape_interval_seconds))
     listen = f"127.0.0.1:{config.prometheus_port}"
-    table.start("prometheus", _prometheus.prometheus_argv(tools.prometheus_bin / "prometheus", prom_config, tsdb, listen))
-    wait_for(lambda: _http_ok(f"http://{listen}/-/ready"), 120, "prometheus /-/ready", table.log_path("prometheus"))
+    table.start(
+        "prometheus",
+        _prometheus.prometheus_argv(tools.prometheus_bin / "prometheus", prom_config, tsdb, listen),
+    )
+    wait_for(
+        lambda: _http_ok(f"http://{listen}/-/ready"), 120, "prometheus /-/ready", table.log_path("prometheus")
+    )
     return {
         "trace_csv": str(config.trace_csv),
         "trace_now_at": now_at.isoformat(),
@@ -375,7 +405,9 @@ def _python_env() -> dict[str, str]:
     return env
 
 
-def wait_for(predicate: Callable[[], bool], timeout_seconds: float, what: str, log_file: Path | None = None) -> None:
+def wait_for(
+    predicate: Callable[[], bool], timeout_seconds: float, what: str, log_file: Path | None = None
+) -> None:
     """Poll ``predicate`` until it is true; on time-out raise with the tail of ``log_file``."""
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:

@@ -72,7 +72,9 @@ def create_nodes(
     for index in range(count):
         name = f"{prefix}-{index}"
         zone_labels = {ZONE_LABEL: zones[index % len(zones)]} if zones else {}
-        core.create_node(node_manifest(name, {**zone_labels, **(labels or {})}, cpu=cpu, memory=memory))
+        # The client serializes plain dicts as they are; the manifest builder stays pure.
+        manifest = node_manifest(name, {**zone_labels, **(labels or {})}, cpu=cpu, memory=memory)
+        core.create_node(manifest)  # type: ignore[arg-type]
         names.append(name)
     return names
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import bisect
 import csv
-import gzip
 import functools
+import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
