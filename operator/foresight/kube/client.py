@@ -63,7 +63,9 @@ def _message(exc: ApiException) -> str:
 
 def get_hpa(namespace: str, name: str) -> dict[str, Any]:
     """Read an HPA (autoscaling/v2)."""
-    return _call(client.AutoscalingV2Api(api_client()).read_namespaced_horizontal_pod_autoscaler, name, namespace)
+    return _call(
+        client.AutoscalingV2Api(api_client()).read_namespaced_horizontal_pod_autoscaler, name, namespace
+    )
 
 
 def patch_hpa(namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:

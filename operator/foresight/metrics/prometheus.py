@@ -75,9 +75,7 @@ class PrometheusClient:
             url=url, headers=headers, session=session, timeout=math.ceil(timeout_seconds)
         )
 
-    def range(
-        self, query: str, start: datetime, end: datetime, step_seconds: int
-    ) -> list[SampledSeries]:
+    def range(self, query: str, start: datetime, end: datetime, step_seconds: int) -> list[SampledSeries]:
         """All series ``query`` returns over [start, end], each on the same regular grid."""
         if end <= start:
             raise MetricSourceError("InvalidWindow", "history window is empty")

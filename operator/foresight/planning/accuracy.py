@@ -55,7 +55,9 @@ class AccuracyTracker:
     _under: deque[bool] = field(default_factory=deque)
     scored_forecasts: int = 0
 
-    def record(self, paths: np.ndarray, *, last_observed: datetime, step_seconds: int, quantile: float) -> None:
+    def record(
+        self, paths: np.ndarray, *, last_observed: datetime, step_seconds: int, quantile: float
+    ) -> None:
         """Keep a forecast whose first step is one step after ``last_observed``."""
         quantiles = np.quantile(paths, LEVELS, axis=0)
         sized_for = np.quantile(paths, quantile, axis=0)
