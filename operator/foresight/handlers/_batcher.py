@@ -1,0 +1,97 @@
+"""One batched forecaster call per tick, however many scalers ask.
+
+Each scaler's reconcile awaits ``sample()``; requests that arrive within a short window and share a
+model, horizon and sample count are stacked into one ``Forecaster.sample`` call run off the event
+loop. 1,000 scalers therefore cost about one batch, not 1,000 calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from foresight import forecasting
+from foresight.handlers import telemetry
+
+_Key = tuple[str, int, int]
+
+
+@dataclass
+class _Pending:
+    series: list[forecasting.Series] = field(default_factory=list)
+    futures: list[asyncio.Future[np.ndarray]] = field(default_factory=list)
+
+
+class ForecastBatcher:
+    """Coalesces concurrent forecast requests into batched model calls."""
+
+    def __init__(
+        self,
+        *,
+        window_seconds: float = 0.05,
+        max_batch: int = 4096,
+        get_model: Callable[[str], forecasting.Forecaster] = forecasting.get,
+        seed: int = 0,
+    ) -> None:
+        self._window = window_seconds
+        self._max_batch = max_batch
+        self._get_model = get_model
+        self._models: dict[str, forecasting.Forecaster] = {}
+        self._pending: dict[_Key, _Pending] = {}
+        self._seed = seed
+        self.calls = 0
+
+    def model(self, name: str) -> forecasting.Forecaster:
+        """The forecaster ``name``, loaded once per process."""
+        if name not in self._models:
+            self._models[name] = self._get_model(name)
+        return self._models[name]
+
+    async def sample(
+        self, model: str, series: forecasting.Series, horizon_steps: int, n_samples: int
+    ) -> np.ndarray:
+        """Sample paths ``[n_samples, horizon_steps]`` for one series, batched with concurrent callers."""
+        key = (model, horizon_steps, n_samples)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[np.ndarray] = loop.create_future()
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = self._pending[key] = _Pending()
+            loop.call_later(self._window, lambda: asyncio.ensure_future(self._flush(key)))
+        pending.series.append(series)
+        pending.futures.append(future)
+        if len(pending.series) >= self._max_batch:
+            await self._flush(key)
+        return await future
+
+    async def _flush(self, key: _Key) -> None:
+        pending = self._pending.pop(key, None)
+        if pending is None:
+            return
+        name, horizon_steps, n_samples = key
+        self.calls += 1
+        started = time.perf_counter()
+        try:
+            forecaster = await asyncio.to_thread(self.model, name)
+            paths = await asyncio.to_thread(
+                forecaster.sample,
+                pending.series,
+                horizon_steps=horizon_steps,
+                n_samples=n_samples,
+                seed=self._seed,
+            )
+        except Exception as exc:  # every waiter must learn of the failure, not hang
+            for future in pending.futures:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        finally:
+            telemetry.inference_seconds.labels(name).observe(time.perf_counter() - started)
+            telemetry.inference_batch_size.observe(len(pending.series))
+        for future, path in zip(pending.futures, paths, strict=True):
+            if not future.done():
+                future.set_result(path)

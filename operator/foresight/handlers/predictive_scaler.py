@@ -1,0 +1,524 @@
+"""kopf handlers for ``PredictiveScaler``: Prometheus -> forecast -> HPA floor raised ahead of the surge.
+
+A per-resource daemon calls ``reconcile`` every tick; ``reconcile`` looks at the world as it is now
+(spec, HPA, metric) and is idempotent, so a restarted operator converges from the API's state alone.
+Policy arithmetic lives in :mod:`foresight.planning`; Kubernetes I/O in :mod:`foresight.kube`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import kopf
+import numpy as np
+from pydantic import ValidationError
+
+from foresight import forecasting, logs, planning
+from foresight.api import GROUP
+from foresight.api.v1alpha1 import (
+    VERSION,
+    Accuracy,
+    Condition,
+    Decision,
+    ForecastSummary,
+    OriginalHpa,
+    PredictiveScalerSpec,
+    PredictiveScalerStatus,
+    parse_duration,
+    predictive_scaler,
+    set_condition,
+)
+from foresight.config import Settings
+from foresight.handlers import telemetry
+from foresight.handlers._batcher import ForecastBatcher
+from foresight.kube import client as kube
+from foresight.kube import headroom as kube_headroom
+from foresight.kube import hpa as hpas
+from foresight.metrics import MetricSourceError, PrometheusClient, TenancyError, check_namespace_pinned
+from foresight.planning.accuracy import AccuracyTracker
+from foresight.planning.headroom import headroom_replicas
+
+PLURAL = predictive_scaler.PLURAL
+CONFLICT_RETRIES = 3
+log = logs.get(__name__)
+
+
+@dataclass
+class ScalerMemory:
+    """What one scaler keeps between ticks in memory; losing it (restart) is safe by construction."""
+
+    desired_history: tuple[tuple[datetime, int], ...] = ()
+    accuracy: AccuracyTracker = field(default_factory=AccuracyTracker)
+
+
+@dataclass
+class Runtime:
+    """Process-wide collaborators, built once at start-up and shared by all handlers."""
+
+    settings: Settings
+    batcher: ForecastBatcher
+    scalers: dict[str, ScalerMemory] = field(default_factory=dict)
+    prometheus: dict[tuple[str, str | None], PrometheusClient] = field(default_factory=dict)
+
+    def prometheus_for(self, spec: PredictiveScalerSpec, namespace: str) -> PrometheusClient:
+        """A client for the scaler's Prometheus (its own URL and Secret, or the operator's)."""
+        source = spec.metric.prometheus
+        url = source.url or self.settings.prometheus_url
+        if source.auth_secret_ref is not None:
+            ref = source.auth_secret_ref
+            token = kube.get_secret_value(namespace, ref.name, ref.key)
+            return PrometheusClient(
+                url, token=token, timeout_seconds=self.settings.prometheus_timeout_seconds
+            )
+        key = (url, None)
+        if key not in self.prometheus:
+            self.prometheus[key] = PrometheusClient(
+                url,
+                token=self.settings.prometheus_bearer_token(),
+                ca_file=str(self.settings.prometheus_ca_file) if self.settings.prometheus_ca_file else None,
+                timeout_seconds=self.settings.prometheus_timeout_seconds,
+            )
+        return self.prometheus[key]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+class _Outcome(Exception):
+    """Ends a reconcile early with a condition to report (not an error of the operator)."""
+
+    def __init__(self, type_: str, status: str, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.condition = (type_, status, reason, message)
+
+
+async def reconcile(
+    runtime: Runtime,
+    *,
+    name: str,
+    namespace: str,
+    body: dict[str, Any],
+    now: datetime,
+) -> PredictiveScalerStatus:
+    """One level-based pass: read spec, HPA and metric; decide; apply (unless dryRun); report."""
+    started = time.perf_counter()
+    key = f"{namespace}/{name}"
+    old = _status_of(body)
+    status = old.model_copy(deep=True)
+    status.observed_generation = body.get("metadata", {}).get("generation")
+    generation = status.observed_generation
+
+    def condition(type_: str, state: str, reason: str, message: str) -> None:
+        status.conditions = set_condition(
+            status.conditions,
+            Condition(
+                type=type_,
+                status=state,
+                reason=reason,
+                message=message,  # type: ignore[arg-type]
+                last_transition_time=_iso(now),
+                observed_generation=generation,
+            ),
+        )
+
+    try:
+        spec = _validate(body, namespace, runtime.settings)
+        memory = runtime.scalers.setdefault(key, ScalerMemory())
+        hpa = await _ensure_hpa(spec, name, namespace, body)
+        hpa_state = hpas.HpaState.from_object(hpa)
+        status.hpa_name = hpa_state.name
+        hpas.check_can_steer(hpa_state, key)
+        condition("Conflict", "False", "NoConflict", "no other controller steers this HPA")
+        changed_by_other = hpas.external_change(hpa_state)
+        if changed_by_other:
+            kopf.warn(
+                body,
+                reason="ExternalChange",
+                message=f"HPA {hpa_state.name}: {changed_by_other}; adopting it",
+            )
+
+        step = int(parse_duration(spec.forecast.step).total_seconds())
+        try:
+            history = await _history(runtime, spec, namespace, now, step)
+        except MetricSourceError as exc:
+            telemetry.prometheus_errors.labels(namespace, name, exc.reason).inc()
+            await _degrade(spec, hpa_state, key, status, now, runtime.settings, exc, condition)
+            return status
+        condition("Degraded", "False", "MetricHealthy", "the metric source answered")
+
+        horizon_steps = max(1, int(parse_duration(spec.forecast.horizon).total_seconds() // step))
+        model = spec.forecast.model
+        paths = await runtime.batcher.sample(model, history, horizon_steps, spec.forecast.samples)
+        observed = _last_finite(history.values)
+        memory.accuracy.observe_values(history.start, history.step_seconds, history.values)
+        last_observed = history.start + timedelta(seconds=history.step_seconds * (len(history.values) - 1))
+        memory.accuracy.record(
+            paths,
+            last_observed=last_observed,
+            step_seconds=history.step_seconds,
+            quantile=spec.forecast.quantile,
+        )
+
+        if not memory.desired_history and hpa_state.managed_by == key:
+            # Fresh memory (new process) on an HPA we already steer: treat the current floor as recently
+            # desired, so a restart never shortcuts the scale-down stabilization.
+            memory.desired_history = ((now, hpa_state.min_replicas),)
+        policy = planning.PlanningPolicy.from_spec(
+            spec, control_interval_seconds=max(step, int(runtime.settings.tick_seconds))
+        )
+        current = planning.CurrentState(
+            current_floor=hpa_state.min_replicas,
+            observed_load=observed,
+            hpa_min_replicas=hpa_state.min_replicas if changed_by_other else hpa_state.baseline_min_replicas,
+            hpa_max_replicas=hpa_state.max_replicas,
+            desired_history=memory.desired_history,
+        )
+        decision = planning.decide(
+            policy, paths, step, current, now, samples_start=last_observed + timedelta(seconds=step)
+        )
+        memory.desired_history = planning.record_desired(
+            memory.desired_history,
+            now,
+            decision.desired_replicas,
+            spec.scaling.scale_down.stabilization_seconds,
+        )
+
+        status.observed_load = observed
+        status.model = getattr(runtime.batcher.model(model), "last_choice", None) or model
+        status.desired_replicas = decision.desired_replicas
+        status.forecast = ForecastSummary(
+            peak_p10=decision.peak_p10,
+            peak_p50=decision.peak_p50,
+            peak_p90=decision.peak_p90,
+            peak_at_quantile=decision.peak_at_quantile,
+            peak_time=_iso(decision.peak_time) if decision.peak_time else None,
+            window_start=_iso(decision.window_start),
+            window_end=_iso(decision.window_end),
+            confidence=_confidence(history, step),
+        )
+        status.accuracy = Accuracy(**memory.accuracy.summary())
+        status.original_hpa = OriginalHpa(
+            min_replicas=hpa_state.original_min_replicas or hpa_state.min_replicas,
+            max_replicas=hpa_state.original_max_replicas or hpa_state.max_replicas,
+        )
+
+        if spec.scaling.mode == "dryRun":
+            await _restore(namespace, hpa_state.name, key)
+            status.applied_min_replicas = None
+            condition("Ready", "True", "DryRun", f"would set HPA floor to {decision.floor}; changing nothing")
+        else:
+            applied = await _apply_floor(
+                namespace, hpa_state.name, key, decision.floor, bool(changed_by_other)
+            )
+            if applied != hpa_state.min_replicas:
+                kopf.info(body, reason="FloorChanged", message=decision.reason)
+                telemetry.hpa_patches.labels(namespace, name, "floor").inc()
+            status.applied_min_replicas = applied
+            condition("Ready", "True", "Applied", decision.reason)
+        await _sync_headroom(spec, name, namespace, body, paths, decision.desired_replicas)
+        status.last_decision = Decision(
+            time=_iso(now),
+            desired_replicas=decision.desired_replicas,
+            floor=decision.floor,
+            reason=decision.reason,
+        )
+        _export(namespace, name, status, decision)
+    except _Outcome as outcome:
+        condition(*outcome.condition)
+        if outcome.condition[0] == "Conflict":
+            condition("Ready", "False", "Conflict", outcome.condition[3])
+    except hpas.HpaConflict as exc:
+        condition("Conflict", "True", "HpaSteeredElsewhere", str(exc))
+        condition("Ready", "False", "Conflict", str(exc))
+    finally:
+        telemetry.decision_seconds.observe(time.perf_counter() - started)
+    return status
+
+
+async def _sync_headroom(
+    spec: PredictiveScalerSpec,
+    name: str,
+    namespace: str,
+    body: dict[str, Any],
+    paths: np.ndarray,
+    desired_replicas: int,
+) -> None:
+    """Keep as many placeholder pods as the rest of the horizon's peak needs beyond the floor."""
+    headroom = spec.scaling.headroom
+    wanted = 0
+    if headroom.enabled and spec.scaling.mode == "active":
+        wanted = headroom_replicas(
+            paths,
+            capacity_per_replica=spec.metric.capacity_per_replica,
+            quantile=spec.forecast.quantile,
+            desired_replicas=desired_replicas,
+            max_replicas=spec.scaling.max_replicas,
+        )
+    selector = f"{kube_headroom.HEADROOM_LABEL}={name}"
+    existing = await asyncio.to_thread(kube.list_pods, f"metadata.namespace={namespace}", selector)
+    names = sorted(p["metadata"]["name"] for p in existing if not p["metadata"].get("deletionTimestamp"))
+    for extra in names[wanted:]:
+        await asyncio.to_thread(kube.delete_pod, namespace, extra)
+    taken = set(names)
+    owner = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": predictive_scaler.KIND,
+        "name": name,
+        "uid": body["metadata"]["uid"],
+    }
+    index = 0
+    for _ in range(wanted - len(names[:wanted])):
+        while f"{name}-headroom-{index}" in taken:
+            index += 1
+        manifest = kube_headroom.placeholder_pod(
+            scaler=name,
+            namespace=namespace,
+            index=index,
+            priority_class_name=headroom.priority_class_name,
+            cpu=headroom.cpu_per_replica,
+            memory=headroom.memory_per_replica,
+            owner=owner,
+        )
+        taken.add(manifest["metadata"]["name"])
+        try:
+            await asyncio.to_thread(kube.create_pod, namespace, manifest)
+        except kube.Conflict:
+            pass  # created by an earlier tick whose list we raced
+
+
+def _status_of(body: dict[str, Any]) -> PredictiveScalerStatus:
+    try:
+        return PredictiveScalerStatus.model_validate(body.get("status") or {})
+    except ValidationError:
+        return PredictiveScalerStatus()
+
+
+def _validate(body: dict[str, Any], namespace: str, settings: Settings) -> PredictiveScalerSpec:
+    try:
+        spec = PredictiveScalerSpec.model_validate(body.get("spec") or {})
+    except ValidationError as exc:
+        problems = "; ".join(".".join(str(p) for p in err["loc"]) + ": " + err["msg"] for err in exc.errors())
+        raise _Outcome("Ready", "False", "InvalidSpec", problems) from exc
+    if not settings.allow_cross_namespace_queries:
+        try:
+            check_namespace_pinned(spec.metric.prometheus.query, namespace)
+        except TenancyError as exc:
+            raise _Outcome("Ready", "False", "QueryNotAllowed", str(exc)) from exc
+    return spec
+
+
+async def _ensure_hpa(
+    spec: PredictiveScalerSpec, name: str, namespace: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    target = spec.scale_target_ref
+    try:
+        await asyncio.to_thread(kube.get_workload, namespace, target.kind, target.name)
+    except kube.NotFound as exc:
+        raise _Outcome("Ready", "False", "TargetMissing", f"{target.kind} {target.name} not found") from exc
+    hpa_name = spec.hpa_ref.name if spec.hpa_ref else f"{target.name}-foresight"
+    try:
+        return await asyncio.to_thread(kube.get_hpa, namespace, hpa_name)
+    except kube.NotFound as exc:
+        if spec.hpa_ref is not None:
+            raise _Outcome("Ready", "False", "HpaMissing", f"HPA {hpa_name} not found") from exc
+    manifest = hpas.owned_hpa_manifest(
+        name=hpa_name,
+        namespace=namespace,
+        target_kind=target.kind,
+        target_name=target.name,
+        min_replicas=spec.scaling.min_replicas,
+        max_replicas=spec.scaling.max_replicas,
+        owner={
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": predictive_scaler.KIND,
+            "name": name,
+            "uid": body["metadata"]["uid"],
+        },
+    )
+    return await asyncio.to_thread(kube.create_hpa, namespace, manifest)
+
+
+async def _history(
+    runtime: Runtime, spec: PredictiveScalerSpec, namespace: str, now: datetime, step: int
+) -> forecasting.Series:
+    client = await asyncio.to_thread(runtime.prometheus_for, spec, namespace)
+    start = now - parse_duration(spec.forecast.history)
+    # Align the grid to the step so consecutive ticks see the same points.
+    end = datetime.fromtimestamp(now.timestamp() // step * step, tz=UTC)
+    sampled = await asyncio.to_thread(client.single, spec.metric.prometheus.query, start, end, step)
+    values = sampled.values
+    finite = np.flatnonzero(np.isfinite(values))
+    values = values[finite[0] :]  # leading gaps carry no information
+    first = sampled.start + timedelta(seconds=int(finite[0]) * sampled.step_seconds)
+    return forecasting.Series(
+        values=values, start=first, step_seconds=sampled.step_seconds, item_id=namespace
+    )
+
+
+def _last_finite(values: np.ndarray) -> float | None:
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if finite.size else None
+
+
+def _confidence(history: forecasting.Series, step: int) -> str:
+    hours = len(history.values) * step / 3600
+    return "cold-start" if hours < 6 else "low" if hours < 48 else "normal"
+
+
+async def _degrade(
+    spec: PredictiveScalerSpec,
+    hpa_state: hpas.HpaState,
+    key: str,
+    status: PredictiveScalerStatus,
+    now: datetime,
+    settings: Settings,
+    error: MetricSourceError,
+    condition: Any,
+) -> None:
+    """Metric source failing: keep the last good floor for a bounded time, then restore the original."""
+    last_good = _parse_time(status.last_decision.time) if status.last_decision else None
+    age = (now - last_good).total_seconds() if last_good else float("inf")
+    limit = int(settings.stale_floor_seconds)
+    if age <= settings.stale_floor_seconds:
+        condition(
+            "Degraded",
+            "True",
+            error.reason,
+            f"{error}; keeping the last good floor ({int(age)}s old, limit {limit}s)",
+        )
+        return
+    namespace = key.split("/", 1)[0]
+    await _restore(namespace, hpa_state.name, key)
+    status.applied_min_replicas = None
+    condition(
+        "Degraded",
+        "True",
+        error.reason,
+        f"{error}; no good forecast for over {limit}s, original HPA floor restored",
+    )
+
+
+async def _apply_floor(namespace: str, hpa_name: str, key: str, floor: int, adopt_external: bool) -> int:
+    """Set the floor with optimistic concurrency: re-read and retry on 409."""
+    for attempt in range(CONFLICT_RETRIES):
+        state = hpas.HpaState.from_object(await asyncio.to_thread(kube.get_hpa, namespace, hpa_name))
+        hpas.check_can_steer(state, key)
+        if state.min_replicas == floor and state.managed_by == key:
+            return floor
+        patch = hpas.floor_patch(state, key, floor, adopt_external=adopt_external)
+        try:
+            await asyncio.to_thread(kube.patch_hpa, namespace, hpa_name, patch)
+            return floor
+        except kube.Conflict:
+            log.info("hpa changed while patching, retrying", hpa=hpa_name, attempt=attempt + 1)
+    raise _Outcome("Ready", "False", "ConflictRetriesExhausted", f"HPA {hpa_name} kept changing; will retry")
+
+
+async def _restore(namespace: str, hpa_name: str, key: str) -> bool:
+    """Put back the HPA's original values, if Foresight changed them. Returns whether it did."""
+    for _ in range(CONFLICT_RETRIES):
+        try:
+            state = hpas.HpaState.from_object(await asyncio.to_thread(kube.get_hpa, namespace, hpa_name))
+        except kube.NotFound:
+            return False
+        if state.managed_by not in (None, key):
+            return False
+        patch = hpas.restore_patch(state)
+        if patch is None:
+            return False
+        try:
+            await asyncio.to_thread(kube.patch_hpa, namespace, hpa_name, patch)
+            return True
+        except kube.Conflict:
+            continue
+    raise kopf.TemporaryError(f"HPA {hpa_name} kept changing while restoring it", delay=5)
+
+
+def _export(
+    namespace: str, name: str, status: PredictiveScalerStatus, decision: planning.ScalingDecision
+) -> None:
+    if status.observed_load is not None:
+        telemetry.observed_load.labels(namespace, name).set(status.observed_load)
+    peaks = {
+        "p10": decision.peak_p10,
+        "p50": decision.peak_p50,
+        "p90": decision.peak_p90,
+        "target": decision.peak_at_quantile,
+    }
+    for label, value in peaks.items():
+        if value is not None:
+            telemetry.forecast_peak.labels(namespace, name, label).set(value)
+    telemetry.desired_replicas.labels(namespace, name).set(decision.desired_replicas)
+    if status.applied_min_replicas is not None:
+        telemetry.applied_floor.labels(namespace, name).set(status.applied_min_replicas)
+    if status.accuracy and status.accuracy.crps is not None:
+        telemetry.accuracy_crps.labels(namespace, name).set(status.accuracy.crps)
+        telemetry.accuracy_coverage.labels(namespace, name).set(status.accuracy.coverage_90 or 0.0)
+        telemetry.under_forecast.labels(namespace, name).set(status.accuracy.under_forecast_rate or 0.0)
+
+
+# --- kopf registration -------------------------------------------------------------------------
+
+
+@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)
+async def scaler_daemon(
+    stopped: kopf.DaemonStopped, name: str, namespace: str, body: kopf.Body, memo: kopf.Memo, **_: Any
+) -> None:
+    """Reconcile every tick until the resource is deleted or the operator stops."""
+    runtime: Runtime = memo.runtime
+    while not stopped:
+        now = datetime.now(UTC)
+        try:
+            status = await reconcile(runtime, name=name, namespace=namespace, body=dict(body), now=now)
+            await asyncio.to_thread(
+                kube.patch_status,
+                PLURAL,
+                namespace,
+                name,
+                status.model_dump(by_alias=True, exclude_none=True),
+            )
+        except kube.NotFound:
+            return  # deleted between ticks
+        except Exception:  # one bad tick must not kill the loop; the next one starts from the API again
+            log.exception("reconcile failed", scaler=f"{namespace}/{name}")
+        await stopped.wait(runtime.settings.tick_seconds)
+
+
+@kopf.on.update(GROUP, VERSION, PLURAL, field="spec.scaling.mode")
+async def mode_changed(
+    new: Any, name: str, namespace: str, body: kopf.Body, memo: kopf.Memo, **_: Any
+) -> None:
+    """Switching to dryRun puts the HPA back at once, not at the next tick."""
+    if new == "dryRun":
+        hpa_name = _hpa_name(body)
+        if hpa_name and await _restore(namespace, hpa_name, f"{namespace}/{name}"):
+            kopf.info(
+                body, reason="Restored", message=f"dryRun: HPA {hpa_name} restored to its original values"
+            )
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL)
+async def deleted(name: str, namespace: str, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Restore the HPA before the finalizer lets the resource go."""
+    hpa_name = _hpa_name(body)
+    if hpa_name:
+        await _restore(namespace, hpa_name, f"{namespace}/{name}")
+    memo.runtime.scalers.pop(f"{namespace}/{name}", None)
+    telemetry.forget_scaler(namespace, name)
+
+
+def _hpa_name(body: kopf.Body) -> str | None:
+    spec = body.get("spec", {})
+    if spec.get("hpaRef", {}).get("name"):
+        return str(spec["hpaRef"]["name"])
+    target = spec.get("scaleTargetRef", {}).get("name")
+    return f"{target}-foresight" if target else None

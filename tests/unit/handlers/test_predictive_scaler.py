@@ -1,0 +1,252 @@
+"""Edge cases of the PredictiveScaler reconcile against an in-memory API (the real one is in integration).
+
+The fake keeps HPAs as dicts with resourceVersions and answers 409 on a stale one, so the retry and
+"never half-changed" rules are exercised exactly as the API server would enforce them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from foresight.config import Settings
+from foresight.handlers import predictive_scaler as ps
+from foresight.handlers._batcher import ForecastBatcher
+from foresight.kube import client as kube
+from foresight.kube import hpa as hpas
+from foresight.metrics import MetricSourceError, SampledSeries
+
+NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+class FakeApi:
+    """HPAs and workloads of one namespace, with optimistic concurrency like the API server."""
+
+    def __init__(self) -> None:
+        self.hpas: dict[str, dict[str, Any]] = {}
+        self.workloads = {("Deployment", "web")}
+        self.version = 100
+        self.conflicts_to_inject = 0
+        self.patches: list[dict[str, Any]] = []
+
+    def add_hpa(self, name: str, min_replicas: int, max_replicas: int, **meta: Any) -> None:
+        self.version += 1
+        self.hpas[name] = {
+            "metadata": {"name": name, "resourceVersion": str(self.version), **meta},
+            "spec": {"minReplicas": min_replicas, "maxReplicas": max_replicas},
+        }
+
+    def get_hpa(self, namespace: str, name: str) -> dict[str, Any]:
+        if name not in self.hpas:
+            raise kube.NotFound(name)
+        return copy.deepcopy(self.hpas[name])
+
+    def patch_hpa(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        hpa = self.hpas[name]
+        if self.conflicts_to_inject:
+            self.conflicts_to_inject -= 1
+            self.version += 1
+            hpa["metadata"]["resourceVersion"] = str(self.version)
+        if patch["metadata"].get("resourceVersion") != hpa["metadata"]["resourceVersion"]:
+            raise kube.Conflict("the object has been modified")
+        annotations = hpa["metadata"].setdefault("annotations", {})
+        for key, value in patch["metadata"].get("annotations", {}).items():
+            if value is None:
+                annotations.pop(key, None)
+            else:
+                annotations[key] = value
+        hpa["spec"].update(patch["spec"])
+        self.version += 1
+        hpa["metadata"]["resourceVersion"] = str(self.version)
+        self.patches.append(patch)
+        return copy.deepcopy(hpa)
+
+    def get_workload(self, namespace: str, kind: str, name: str) -> dict[str, Any]:
+        if (kind, name) not in self.workloads:
+            raise kube.NotFound(name)
+        return {"metadata": {"name": name}}
+
+    def list_pods(self, field_selector: str = "", label_selector: str = "") -> list[dict[str, Any]]:
+        return []
+
+
+class FakePrometheus:
+    def __init__(self, values: np.ndarray | None = None, error: MetricSourceError | None = None) -> None:
+        self.values, self.error = values, error
+
+    def single(self, query: str, start: datetime, end: datetime, step: int) -> SampledSeries:
+        if self.error is not None:
+            raise self.error
+        assert self.values is not None
+        first = end - timedelta(seconds=step * (len(self.values) - 1))
+        return SampledSeries(start=first, step_seconds=step, values=self.values)
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> FakeApi:
+    fake = FakeApi()
+    for name in ("get_hpa", "patch_hpa", "get_workload", "list_pods"):
+        monkeypatch.setattr(kube, name, getattr(fake, name))
+    monkeypatch.setattr(ps.kopf, "info", lambda *a, **k: None)
+    monkeypatch.setattr(ps.kopf, "warn", lambda *a, **k: None)
+    return fake
+
+
+def _runtime(monkeypatch: pytest.MonkeyPatch, prometheus: FakePrometheus) -> ps.Runtime:
+    runtime = ps.Runtime(settings=Settings(stale_floor_seconds=600), batcher=ForecastBatcher(window_seconds=0))
+    monkeypatch.setattr(runtime, "prometheus_for", lambda spec, namespace: prometheus)
+    return runtime
+
+
+def _body(**scaling: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "web", "namespace": "demo", "uid": "u-1", "generation": 3},
+        "spec": {
+            "scaleTargetRef": {"kind": "Deployment", "name": "web"},
+            "hpaRef": {"name": "web"},
+            "metric": {
+                "prometheus": {"query": 'sum(rps{namespace="demo"})'},
+                "capacityPerReplica": 100,
+            },
+            "forecast": {"model": "seasonal-naive", "history": "1d", "step": "1m", "horizon": "30m"},
+            "scaling": {"maxReplicas": 50, "startupSeconds": 180, **scaling},
+        },
+    }
+
+
+def _steady(level: float, minutes: int = 600) -> np.ndarray:
+    return np.full(minutes, level)
+
+
+async def _reconcile(runtime: ps.Runtime, body: dict[str, Any], now: datetime = NOW) -> Any:
+    return await ps.reconcile(runtime, name="web", namespace="demo", body=body, now=now)
+
+
+def _condition(status: Any, type_: str) -> Any:
+    return next(c for c in status.conditions if c.type == type_)
+
+
+async def test_raises_floor_and_records_original(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.add_hpa("web", 2, 30)
+    status = await _reconcile(_runtime(monkeypatch, FakePrometheus(_steady(1000.0))), _body())
+    hpa = api.hpas["web"]
+    assert hpa["spec"]["minReplicas"] == status.applied_min_replicas >= 10
+    assert json.loads(hpa["metadata"]["annotations"][hpas.ORIGINAL_ANNOTATION]) == {
+        "minReplicas": 2,
+        "maxReplicas": 30,
+    }
+    assert _condition(status, "Ready").reason == "Applied"
+    assert "replicas" in status.last_decision.reason and status.model == "seasonal-naive"
+
+
+async def test_retries_on_conflict_and_converges(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.add_hpa("web", 2, 30)
+    api.conflicts_to_inject = 2
+    status = await _reconcile(_runtime(monkeypatch, FakePrometheus(_steady(1000.0))), _body())
+    assert api.hpas["web"]["spec"]["minReplicas"] == status.applied_min_replicas
+    assert len(api.patches) == 1
+
+
+async def test_dry_run_changes_nothing(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.add_hpa("web", 2, 30)
+    status = await _reconcile(_runtime(monkeypatch, FakePrometheus(_steady(1000.0))), _body(mode="dryRun"))
+    assert api.patches == [] and api.hpas["web"]["spec"]["minReplicas"] == 2
+    assert _condition(status, "Ready").reason == "DryRun" and status.desired_replicas >= 10
+
+
+async def test_switch_to_dry_run_restores_original(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.add_hpa("web", 2, 30)
+    runtime = _runtime(monkeypatch, FakePrometheus(_steady(1000.0)))
+    await _reconcile(runtime, _body())
+    assert api.hpas["web"]["spec"]["minReplicas"] > 2
+    await _reconcile(runtime, _body(mode="dryRun"))
+    assert api.hpas["web"]["spec"] == {"minReplicas": 2, "maxReplicas": 30}
+    assert api.hpas["web"]["metadata"]["annotations"] == {}
+
+
+async def test_metric_outage_keeps_floor_then_restores(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.add_hpa("web", 2, 30)
+    healthy = _runtime(monkeypatch, FakePrometheus(_steady(1000.0)))
+    first = await _reconcile(healthy, _body())
+    raised = api.hpas["web"]["spec"]["minReplicas"]
+    body = _body()
+    body["status"] = first.model_dump(by_alias=True, exclude_none=True)
+    down = _runtime(monkeypatch, FakePrometheus(error=MetricSourceError("Unreachable", "connection refused")))
+
+    soon = await _reconcile(down, body, NOW + timedelta(minutes=5))
+    assert api.hpas["web"]["spec"]["minReplicas"] == raised
+    assert _condition(soon, "Degraded").status == "True" and "keeping" in _condition(soon, "Degraded").message
+
+    late = await _reconcile(down, body, NOW + timedelta(minutes=11))
+    assert api.hpas["web"]["spec"]["minReplicas"] == 2
+    assert "restored" in _condition(late, "Degraded").message
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (MetricSourceError("MultipleSeries", "the query returned 3 series"), "MultipleSeries"),
+        (MetricSourceError("BadQuery", "parse error"), "BadQuery"),
+        (MetricSourceError("InvalidValues", "only NaN"), "InvalidValues"),
+    ],
+)
+async def test_bad_metric_changes_nothing(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch, error: MetricSourceError, reason: str
+) -> None:
+    api.add_hpa("web", 2, 30)
+    status = await _reconcile(_runtime(monkeypatch, FakePrometheus(error=error)), _body())
+    assert api.patches == []
+    assert _condition(status, "Degraded").reason == reason
+
+
+async def test_query_of_another_namespace_is_refused(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.add_hpa("web", 2, 30)
+    body = _body()
+    body["spec"]["metric"]["prometheus"]["query"] = 'sum(rps{namespace="bank"})'
+    status = await _reconcile(_runtime(monkeypatch, FakePrometheus(_steady(1000.0))), body)
+    assert api.patches == []
+    assert _condition(status, "Ready").reason == "QueryNotAllowed"
+
+
+async def test_invalid_spec_is_reported(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = _body(minReplicas=60)
+    status = await _reconcile(_runtime(monkeypatch, FakePrometheus(_steady(1.0))), body)
+    ready = _condition(status, "Ready")
+    assert ready.reason == "InvalidSpec" and "minReplicas must be <= scaling.maxReplicas" in ready.message
+
+
+async def test_hpa_steered_by_another_scaler_is_left_alone(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.add_hpa("web", 5, 30, annotations={hpas.MANAGED_BY_ANNOTATION: "demo/other"})
+    status = await _reconcile(_runtime(monkeypatch, FakePrometheus(_steady(1000.0))), _body())
+    assert api.patches == []
+    assert _condition(status, "Conflict").status == "True"
+    assert "demo/other" in _condition(status, "Conflict").message
+
+
+async def test_missing_target_and_hpa(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = _runtime(monkeypatch, FakePrometheus(_steady(1000.0)))
+    assert _condition(await _reconcile(runtime, _body()), "Ready").reason == "HpaMissing"
+    api.workloads.clear()
+    assert _condition(await _reconcile(runtime, _body()), "Ready").reason == "TargetMissing"
+
+
+async def test_floor_never_below_users_minimum(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.add_hpa("web", 4, 30)
+    status = await _reconcile(_runtime(monkeypatch, FakePrometheus(_steady(10.0))), _body())
+    assert status.desired_replicas == 4 and api.hpas["web"]["spec"]["minReplicas"] == 4
+
+
+async def test_restart_keeps_scale_down_stabilization(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.add_hpa("web", 2, 30)
+    await _reconcile(_runtime(monkeypatch, FakePrometheus(_steady(2000.0))), _body())
+    raised = api.hpas["web"]["spec"]["minReplicas"]
+    fresh = _runtime(monkeypatch, FakePrometheus(_steady(100.0)))  # a new process: empty memory
+    await _reconcile(fresh, _body(), NOW + timedelta(minutes=1))
+    assert api.hpas["web"]["spec"]["minReplicas"] == raised
