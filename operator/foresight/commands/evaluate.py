@@ -1,0 +1,225 @@
+"""``foresight evaluate``: rolling-origin backtest of forecasters on any CSV load trace.
+
+Scores every model on the test split (last 20 % by time) with the same origins and the same
+number of sample paths, prints a table, and optionally writes JSON, a fan chart, and a
+batched-inference benchmark (``--profile``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+import resource
+import time
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from foresight.forecasting import backtest, datasets
+
+__all__ = ["evaluate", "parse_duration", "profile_inference"]
+
+DEFAULT_MODELS = "deepar,auto,seasonal-naive,holt-winters,fft"
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as ``30m``, ``1h``, ``90s`` or ``1h30m``.
+
+    >>> parse_duration("30m"), parse_duration("1h30m")
+    (1800.0, 5400.0)
+    """
+    return float(pd.Timedelta(text.replace("m", "min") if text.endswith("m") else text).total_seconds())
+
+
+def evaluate(
+    trace: Annotated[
+        pathlib.Path, typer.Option(help="CSV (optionally .gz) with a time and value column(s).")
+    ],
+    time_column: Annotated[
+        str, typer.Option(help="Timestamp column (else a step_<n>min index).")
+    ] = "timestamp",
+    value_column: Annotated[
+        list[str] | None, typer.Option(help="Value column(s); default: value / a cpu column. Repeatable.")
+    ] = None,
+    all_columns: Annotated[bool, typer.Option(help="Evaluate every numeric column as a series.")] = False,
+    max_series: Annotated[int, typer.Option(help="With --all-columns: at most this many (0 = all).")] = 0,
+    horizon: Annotated[str, typer.Option(help="Forecast horizon, e.g. 30m, 1h.")] = "30m",
+    models: Annotated[str, typer.Option(help="Comma-separated registered forecasters.")] = DEFAULT_MODELS,
+    origins: Annotated[int, typer.Option(help="Rolling origins per series in the test split.")] = 100,
+    samples: Annotated[int, typer.Option(help="Sample paths per forecast.")] = 100,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    json_out: Annotated[pathlib.Path | None, typer.Option("--json", help="Write the scores as JSON.")] = None,
+    plot: Annotated[pathlib.Path | None, typer.Option(help="Write a fan chart (PNG).")] = None,
+    profile: Annotated[
+        bool, typer.Option(help="Benchmark 1,000 series x 100 samples x 30 steps with the first model.")
+    ] = False,
+) -> None:
+    """Backtest forecasters on a trace's test split: CRPS, wQL, MASE, coverage, Crane's error."""
+    from foresight import forecasting
+
+    console = Console()
+    columns: list[str] | None = value_column or None
+    if all_columns:
+        head = pd.read_csv(trace, nrows=2)
+        columns = datasets.value_columns(head, time_column)
+        if max_series:
+            columns = columns[:max_series]
+    series = datasets.read_trace(trace, time_column=time_column, columns=columns)
+    step = series[0].step_seconds
+    horizon_steps = max(1, math.ceil(parse_duration(horizon) / step))
+    bt = backtest.prepare(series, horizon_steps, max_origins=origins)
+    if not bt.histories:
+        raise typer.BadParameter("the test split is shorter than the horizon: nothing to evaluate")
+    result: dict[str, Any] = {
+        "trace": str(trace),
+        "step_seconds": step,
+        "horizon_steps": horizon_steps,
+        "origins": len(bt.histories),
+        "models": {},
+        "series": [s.item_id for s in series],
+        "samples": samples,
+        "seed": seed,
+    }
+    fan: dict[str, np.ndarray] = {}
+    for name in [m.strip() for m in models.split(",") if m.strip()]:
+        model = forecasting.get(name)
+        started = time.perf_counter()
+        paths = backtest.sample(model, bt.histories, horizon_steps, samples, seed)
+        scores = backtest.score(paths, bt)
+        scores["seconds"] = round(time.perf_counter() - started, 2)
+        if name == "auto":
+            picks = getattr(model, "last_choice", [])
+            scores["choices"] = {c: picks.count(c) for c in sorted(set(picks))}
+        result["models"][name] = scores
+        fan[name] = paths[_plot_row(bt)]
+    _print_table(console, result)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2) + "\n")
+    if plot:
+        _fan_chart(plot, bt, fan, series, step, trace.name)
+    if profile:
+        first = next(iter(result["models"]))
+        profile_inference(console, first, series[0])
+
+
+def _plot_row(bt: backtest.Backtest) -> int:
+    # The middle origin of the first series: a typical moment, not the edge of the data.
+    rows = np.flatnonzero(bt.row_series == 0)
+    return int(rows[len(rows) // 2])
+
+
+def _print_table(console: Console, result: dict[str, Any]) -> None:
+    table = Table(
+        title=f"{result['trace']}  step {result['step_seconds']} s, horizon {result['horizon_steps']} steps, "
+        f"{result['origins']} origins (test split)"
+    )
+    for col in (
+        "model",
+        "CRPS",
+        "wQL 0.1",
+        "wQL 0.5",
+        "wQL 0.9",
+        "MASE",
+        "cov 80",
+        "cov 90",
+        "Crane err",
+        "s",
+    ):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    best = min(v["crps"] for v in result["models"].values())
+    for name, v in result["models"].items():
+        crps = f"{v['crps']:.4f}"
+        table.add_row(
+            name,
+            f"[bold green]{crps}[/]" if v["crps"] == best else crps,
+            *(f"{v['wql'][q]:.4f}" for q in ("0.1", "0.5", "0.9")),
+            f"{v['mase']:.3f}",
+            f"{v['coverage_80']:.1%}",
+            f"{v['coverage_90']:.1%}",
+            f"{v['under_forecast_error']:.3f}",
+            f"{v['seconds']:.1f}",
+        )
+    console.print(table)
+
+
+def _fan_chart(
+    path: pathlib.Path,
+    bt: backtest.Backtest,
+    fan: dict[str, np.ndarray],
+    series: list[Any],
+    step: int,
+    title: str,
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    row = _plot_row(bt)
+    origin = int(bt.origin_index[row])
+    s = series[int(bt.row_series[row])]
+    horizon = bt.actual.shape[1]
+    context = min(origin, 4 * horizon)
+    values = s.clean()
+    minutes = np.arange(-context, horizon) * step / 60.0
+    fig, axes = plt.subplots(len(fan), 1, figsize=(9, 2.6 * len(fan)), sharex=True, squeeze=False)
+    for ax, (name, paths) in zip(axes[:, 0], fan.items(), strict=True):
+        q10, q50, q90 = np.quantile(paths, [0.1, 0.5, 0.9], axis=0)
+        fut = minutes[context:]
+        ax.plot(minutes, values[origin - context : origin + horizon], color="black", lw=1, label="actual")
+        ax.fill_between(fut, q10, q90, color="tab:blue", alpha=0.3, label="p10-p90")
+        ax.plot(fut, q50, color="tab:blue", lw=1.5, label="median")
+        ax.axvline(0, color="grey", ls=":", lw=1)
+        ax.set_title(name, fontsize=10, loc="left")
+        ax.set_ylabel(s.item_id.split(":")[-1] if ":" in s.item_id else "value")
+        ax.legend(loc="upper left", fontsize=8)
+    axes[-1, 0].set_xlabel("minutes from the forecast origin")
+    fig.suptitle(f"{title}: forecast from {s.start + pd.Timedelta(seconds=origin * step)}")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def profile_inference(console: Console, name: str, template: Any, n_series: int = 1_000) -> dict[str, float]:
+    """Wall time and peak RSS of one batched call: ``n_series`` x 100 samples x 30 steps."""
+    from foresight import forecasting
+
+    rss_before = _peak_rss_mb()
+    started = time.perf_counter()
+    model = forecasting.get(name)
+    load_seconds = time.perf_counter() - started
+    # Distinct histories: 1,000 windows of the trace ending at different times.
+    length = min(len(template) // 2, 2_000)
+    ends = np.linspace(length, len(template), n_series).astype(int)
+    histories = [template.head(int(e)).tail(length) for e in ends]
+    model.sample(histories[:10], 30, 100, seed=0)  # warm-up: lazy imports, allocator
+    timings = []
+    for rep in range(3):
+        started = time.perf_counter()
+        model.sample(histories, 30, 100, seed=rep)
+        timings.append(time.perf_counter() - started)
+    out = {
+        "model_load_seconds": load_seconds,
+        "wall_seconds_min": min(timings),
+        "wall_seconds_median": float(np.median(timings)),
+        "peak_rss_mb": _peak_rss_mb(),
+        "rss_before_model_mb": rss_before,
+    }
+    console.print(
+        f"[bold]{name}[/]: {n_series} series x 100 samples x 30 steps in {out['wall_seconds_min']:.2f} s "
+        f"(median of 3: {out['wall_seconds_median']:.2f} s); model load {load_seconds:.2f} s; "
+        f"peak RSS {out['peak_rss_mb']:.0f} MB (before the model: {rss_before:.0f} MB)"
+    )
+    return out
+
+
+def _peak_rss_mb() -> float:
+    # Linux reports ru_maxrss in KiB.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

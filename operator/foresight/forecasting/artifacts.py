@@ -1,0 +1,42 @@
+"""Saving and loading forecasters as directories: ``forecaster.json`` plus model files.
+
+The JSON names the registered model and holds its constructor config, so any artifact can
+be loaded offline with no code other than this package (DeepAR adds a torch ``model.pt``
+state dict, loaded on CPU with ``weights_only=True``).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+from foresight.forecasting._protocol import BaseForecaster
+
+__all__ = ["load", "save"]
+
+
+def save(forecaster: BaseForecaster, path: str | pathlib.Path) -> None:
+    forecaster.save(path)
+
+
+def load(path: str | pathlib.Path) -> BaseForecaster:
+    """Rebuild a forecaster from a directory written by ``save``.
+
+    >>> import tempfile
+    >>> from foresight import forecasting
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     forecasting.get("holt-winters", fit_cycles=2.0).save(d)
+    ...     load(d)
+    HoltWinters(fit_cycles=2.0, max_fit_steps=6000)
+    """
+    from foresight.forecasting._registry import _FACTORIES, _ensure_builtins
+
+    directory = pathlib.Path(path)
+    meta = json.loads((directory / "forecaster.json").read_text())
+    _ensure_builtins()
+    factory = _FACTORIES[meta["name"]]
+    # Registered factories may be plain classes or classmethod-based constructors.
+    cls = getattr(factory, "__self__", factory)
+    if not (isinstance(cls, type) and issubclass(cls, BaseForecaster)):
+        raise TypeError(f"cannot load {meta['name']!r}: its factory is not a forecaster class")
+    return cls.from_artifact(directory, meta["config"])

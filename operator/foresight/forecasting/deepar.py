@@ -1,0 +1,459 @@
+"""DeepAR: a small global autoregressive LSTM (gluonts' torch ``DeepARModel``) that samples paths.
+
+One model serves every series and step size. Choices, and why:
+
+* **Native step, step as a feature.** Series are not resampled: a history sampled every
+  10 s is forecast every 10 s. ``log(step / 1 min)`` is a static input, and seasonality comes
+  from time features computed from real timestamps, so one model covers 10 s to 5 min
+  traces (and steps between them) without throwing away the fast dynamics planners react to.
+* **Inputs per step:** lags ``1..24`` steps of the target, minute-of-day and day-of-week as
+  sin/cos, and the value one day and one week earlier (each with an "available" flag, zero
+  when the history is shorter), so a cold series with only hours of history still works and
+  a long one gets its own daily profile.
+* **Per-series mean scaling** over the observed part of the last ``context_length`` steps
+  (then gluonts' own scaler is off), applied to lags and day/week features alike.
+* **Hot path without gluonts machinery.** ``sample`` builds tensors with numpy, unrolls the
+  context with the gluonts module once per series, then runs its own loop over the horizon on
+  ``[series, samples]`` with the LSTM weights and the Student-t head, reading the time/season
+  input projection once per series rather than once per sample. That is the same computation
+  as ``DeepARModel.forward`` (a unit test checks it) at a fraction of the cost, with a seeded
+  ``torch.Generator`` so results never depend on global random state.
+* Gaps are linearly interpolated for the inputs and masked out of the loss and the scale.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import pathlib
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from foresight.forecasting._protocol import BaseForecaster
+from foresight.forecasting._residuals import DAY_SECONDS, WEEK_SECONDS
+from foresight.forecasting._series import Series, interpolate_gaps
+
+__all__ = ["DEFAULT_ARTIFACT", "DeepAR", "DeepARConfig"]
+
+# models/deepar-v1 at the repository root (the package is installed from operator/).
+DEFAULT_ARTIFACT = pathlib.Path(__file__).resolve().parents[3] / "models" / "deepar-v1"
+N_DYNAMIC = 8  # sin/cos minute-of-day, sin/cos day-of-week, day lag + flag, week lag + flag
+ROWS_PER_CHUNK = 16_384  # [series x samples] rows per horizon loop: keeps gates in cache
+
+
+@dataclasses.dataclass
+class DeepARConfig:
+    """Architecture and training budget (everything ``save`` needs to rebuild the model)."""
+
+    context_length: int = 96
+    lags_seq: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 8, 12, 24)
+    hidden_size: int = 32
+    num_layers: int = 1
+    dropout_rate: float = 0.0  # one layer: LSTM dropout would not apply (and slows torch down)
+    train_prediction_length: int = 24
+    batch_size: int = 128
+    max_steps: int = 4_000
+    learning_rate: float = 3e-3
+    cold_start_fraction: float = 0.3  # share of training windows cut to a short history
+    seed: int = 0
+
+    @property
+    def past_length(self) -> int:
+        return self.context_length + max(self.lags_seq)
+
+    def to_json(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["lags_seq"] = list(self.lags_seq)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> DeepARConfig:
+        d = dict(d)
+        d["lags_seq"] = tuple(d["lags_seq"])
+        return cls(**d)
+
+
+def _build_module(cfg: DeepARConfig) -> torch.nn.Module:
+    from gluonts.torch.distributions import StudentTOutput
+    from gluonts.torch.model.deepar.module import DeepARModel
+
+    return DeepARModel(
+        freq="1min",  # unused: lags_seq is explicit
+        context_length=cfg.context_length,
+        prediction_length=cfg.train_prediction_length,
+        num_feat_dynamic_real=N_DYNAMIC,
+        num_feat_static_real=1,
+        num_feat_static_cat=1,
+        cardinality=[1],
+        embedding_dimension=[1],
+        num_layers=cfg.num_layers,
+        hidden_size=cfg.hidden_size,
+        dropout_rate=cfg.dropout_rate,
+        distr_output=StudentTOutput(),
+        lags_seq=list(cfg.lags_seq),
+        scaling=False,  # we scale ourselves so day/week features share the target's scale
+    )
+
+
+# -- features ---------------------------------------------------------------------------------
+
+
+def time_features(unix_seconds: np.ndarray) -> np.ndarray:
+    """``[..., 4]``: sin/cos of minute-of-day and of day-of-week (Monday = 0), in UTC.
+
+    >>> time_features(np.array([0, 21_600])).round(3).tolist()[1][:2]
+    [1.0, 0.0]
+    """
+    t = unix_seconds.astype(np.float64)
+    day_phase = 2 * np.pi * (t % DAY_SECONDS) / DAY_SECONDS
+    # 1970-01-01 was a Thursday: +3 days makes Monday 00:00 phase zero.
+    week_phase = 2 * np.pi * ((t / DAY_SECONDS + 3.0) % 7.0) / 7.0
+    return np.stack([np.sin(day_phase), np.cos(day_phase), np.sin(week_phase), np.cos(week_phase)], axis=-1)
+
+
+@dataclasses.dataclass
+class _Window:
+    """Numpy inputs for a batch, already scaled; future arrays cover ``horizon`` steps."""
+
+    past_target: np.ndarray  # [B, past_length]
+    past_observed: np.ndarray  # [B, past_length]
+    past_features: np.ndarray  # [B, past_length, N_DYNAMIC]
+    future_features: np.ndarray  # [B, horizon, N_DYNAMIC]
+    static_real: np.ndarray  # [B, 1]
+    scale: np.ndarray  # [B]
+    future_target: np.ndarray | None = None  # [B, horizon] (training only)
+    future_observed: np.ndarray | None = None
+
+
+def _scale_of(values: np.ndarray, observed: np.ndarray, context_length: int) -> float:
+    ctx_v, ctx_o = values[-context_length:], observed[-context_length:]
+    for v, o in ((ctx_v, ctx_o), (values, observed)):
+        if o.any():
+            s = float(np.abs(v[o]).mean())
+            if s > 0:
+                return s
+    return 1.0
+
+
+def _window_inputs(
+    filled: np.ndarray,
+    observed: np.ndarray,
+    first_available: int,
+    end: int,
+    horizon: int,
+    step_seconds: int,
+    t0: int,
+    cfg: DeepARConfig,
+) -> tuple[np.ndarray, ...]:
+    """Inputs for a forecast made at index ``end`` (exclusive) of one series.
+
+    Only indices in ``[first_available, end)`` are treated as history; anything earlier is
+    padding (zero, unobserved) and any later index is never read, which is what makes the
+    model leak-free: the future enters only through timestamps.
+    """
+    past_len = cfg.past_length
+    idx = np.arange(end - past_len, end + horizon)
+    in_hist = (idx >= first_available) & (idx < end)
+    safe = np.clip(idx, 0, max(end - 1, 0))
+    values = np.where(in_hist, filled[safe], 0.0)
+    obs = in_hist & observed[safe]
+    scale = _scale_of(values[:past_len], obs[:past_len], cfg.context_length)
+
+    feats = np.zeros((idx.size, N_DYNAMIC))
+    feats[:, :4] = time_features(t0 + idx * step_seconds)
+    for k, period in enumerate((DAY_SECONDS, WEEK_SECONDS)):
+        lag = max(1, round(period / step_seconds))
+        src = idx - lag
+        ok = (src >= first_available) & (src < end)
+        feats[:, 4 + 2 * k] = np.where(ok, filled[np.clip(src, 0, max(end - 1, 0))], 0.0) / scale
+        feats[:, 5 + 2 * k] = ok
+    return values[:past_len] / scale, obs[:past_len], feats, scale
+
+
+def _static_real(step_seconds: int) -> float:
+    return math.log(step_seconds / 60.0) / 3.0
+
+
+# -- the forecaster -----------------------------------------------------------------------------
+
+
+class DeepAR(BaseForecaster):
+    """Global DeepAR; ``forecasting.get("deepar")`` loads the shipped ``models/deepar-v1``.
+
+    ``fit(series)`` trains from scratch on random windows of the given series (all of each
+    series: the caller holds out its test tail), seeded by ``config.seed``.
+    """
+
+    name: ClassVar[str] = "deepar"
+
+    def __init__(self, config: DeepARConfig | dict[str, Any] | None = None, **overrides: Any) -> None:
+        cfg = DeepARConfig.from_json(config) if isinstance(config, dict) else (config or DeepARConfig())
+        self.cfg = dataclasses.replace(cfg, **overrides)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.cfg.seed)  # reproducible initial weights, global RNG untouched
+            self.module = _build_module(self.cfg)
+        self.module.eval()
+        self.trained = False
+        self.training_info: dict[str, Any] = {}
+
+    @classmethod
+    def pretrained_or_new(cls, **kwargs: Any) -> DeepAR:
+        """The registry's factory: the shipped artifact when called without arguments."""
+        path = pathlib.Path(os.environ.get("FORESIGHT_DEEPAR_ARTIFACT", DEFAULT_ARTIFACT))
+        if not kwargs and (path / "forecaster.json").exists():
+            from foresight.forecasting import artifacts
+
+            model = artifacts.load(path)
+            assert isinstance(model, DeepAR)
+            return model
+        return cls(**kwargs)
+
+    def config(self) -> dict[str, Any]:
+        return {"config": self.cfg.to_json()}
+
+    def _save_files(self, directory: pathlib.Path) -> None:
+        torch.save(self.module.state_dict(), directory / "model.pt")
+        if self.training_info:
+            (directory / "training.json").write_text(json.dumps(self.training_info, indent=2) + "\n")
+
+    @classmethod
+    def from_artifact(cls, directory: pathlib.Path, config: dict[str, Any]) -> DeepAR:
+        model = cls(config["config"])
+        state = torch.load(directory / "model.pt", map_location="cpu", weights_only=True)
+        model.module.load_state_dict(state)
+        model.trained = True
+        info = directory / "training.json"
+        if info.exists():
+            model.training_info = json.loads(info.read_text())
+        return model
+
+    # -- inference ----------------------------------------------------------------------------
+    def _batch(self, series: Sequence[Series], horizon: int) -> _Window:
+        cfg = self.cfg
+        rows = []
+        for s in series:
+            filled, observed = interpolate_gaps(s.clean())
+            t0 = int(s.start.value // 1_000_000_000)
+            rows.append(_window_inputs(filled, observed, 0, len(filled), horizon, s.step_seconds, t0, cfg))
+        past_len = cfg.past_length
+        feats = np.stack([r[2] for r in rows])
+        return _Window(
+            past_target=np.stack([r[0] for r in rows]),
+            past_observed=np.stack([r[1] for r in rows]).astype(np.float64),
+            past_features=feats[:, :past_len],
+            future_features=feats[:, past_len:],
+            static_real=np.array([[_static_real(s.step_seconds)] for s in series]),
+            scale=np.array([r[3] for r in rows]),
+        )
+
+    def _sample_batch(
+        self, series: list[Series], horizon_steps: int, n_samples: int, seed: int
+    ) -> np.ndarray:
+        if not self.trained:
+            raise RuntimeError("DeepAR is not trained: call fit() or load an artifact (foresight train)")
+        window = self._batch(series, horizon_steps)
+        generator = torch.Generator().manual_seed(seed)
+        with torch.inference_mode():
+            scaled = self._sample_scaled(window, horizon_steps, n_samples, generator)
+        return scaled.numpy().astype(np.float64) * window.scale[:, None, None]
+
+    def _unroll_context(self, w: _Window) -> tuple[Any, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        m = self.module
+        b = w.past_target.shape[0]
+        params, _, _, static_feat, state = m.unroll_lagged_rnn(
+            torch.zeros(b, 1, dtype=torch.long),
+            torch.as_tensor(w.static_real, dtype=torch.float32),
+            torch.as_tensor(w.past_features, dtype=torch.float32),
+            torch.as_tensor(w.past_target, dtype=torch.float32),
+            torch.as_tensor(w.past_observed, dtype=torch.float32),
+            torch.as_tensor(w.future_features[:, :1], dtype=torch.float32),
+        )
+        return params, static_feat, state
+
+    def _sample_scaled(
+        self, w: _Window, horizon: int, n_samples: int, generator: torch.Generator
+    ) -> torch.Tensor:
+        """Ancestral sampling ``[B, S, H]`` in scaled units (see the module docstring)."""
+        m = self.module
+        cfg = self.cfg
+        b = w.past_target.shape[0]
+        params, static_feat, (h0, c0) = self._unroll_context(w)
+        n_lags = len(cfg.lags_seq)
+        max_lag = max(cfg.lags_seq)
+        lag_idx = torch.tensor([max_lag - lag for lag in cfg.lags_seq])  # positions in the buffer
+        layers = cfg.num_layers
+        w_ih = [getattr(m.rnn, f"weight_ih_l{k}") for k in range(layers)]
+        w_hh = [getattr(m.rnn, f"weight_hh_l{k}") for k in range(layers)]
+        bias = [getattr(m.rnn, f"bias_ih_l{k}") + getattr(m.rnn, f"bias_hh_l{k}") for k in range(layers)]
+        # Layer-0 input projection of everything that does not depend on the sample:
+        # static features and time/season features per series and future step.
+        future = torch.as_tensor(w.future_features, dtype=torch.float32)  # [B, H, F]
+        feats = torch.cat((static_feat[:, None, :].expand(-1, horizon, -1), future), dim=-1)
+        feat_gates = feats @ w_ih[0][:, n_lags:].T + bias[0]  # [B, H, 4*hidden]
+        w_lag = w_ih[0][:, :n_lags].T.contiguous()
+        first = [p[:, -1] for p in params]  # distribution args for future step 0: [B]
+        past = torch.as_tensor(w.past_target[:, -max_lag:], dtype=torch.float32)  # [B, max_lag]
+
+        out = torch.empty(b, n_samples, horizon)
+        per_chunk = max(1, ROWS_PER_CHUNK // n_samples)
+        for lo in range(0, b, per_chunk):
+            hi = min(b, lo + per_chunk)
+            n = hi - lo
+            rows = n * n_samples
+
+            def rep(x: torch.Tensor, lo: int = lo, hi: int = hi) -> torch.Tensor:
+                return x[lo:hi].repeat_interleave(n_samples, dim=0)
+
+            hs = [rep(h0[k]) for k in range(layers)]
+            cs = [rep(c0[k]) for k in range(layers)]
+            buf = torch.cat((rep(past), torch.empty(rows, horizon)), dim=1)
+            df, loc, sc = (rep(p) for p in first)
+            fg = feat_gates[lo:hi]
+            for k in range(horizon):
+                y = _student_t(df, loc, sc, generator)
+                buf[:, max_lag + k] = y
+                if k == horizon - 1:
+                    break
+                lags = buf[:, lag_idx + k + 1]
+                x = None
+                for layer in range(layers):
+                    if layer == 0:
+                        gates = (lags @ w_lag).view(n, n_samples, -1) + fg[:, k + 1, None, :]
+                        gates = gates.view(rows, -1)
+                    else:
+                        gates = torch.addmm(bias[layer], x, w_ih[layer].T)
+                    gates = gates.addmm_(hs[layer], w_hh[layer].T)
+                    i, f, g, o = gates.chunk(4, dim=1)
+                    cs[layer] = torch.sigmoid(f) * cs[layer] + torch.sigmoid(i) * torch.tanh(g)
+                    hs[layer] = torch.sigmoid(o) * torch.tanh(cs[layer])
+                    x = hs[layer]
+                df, loc, sc = m.param_proj(x)
+            out[lo:hi] = buf[:, max_lag:].view(n, n_samples, horizon)
+        return out
+
+    # -- training -----------------------------------------------------------------------------
+    def fit(
+        self,
+        series: Sequence[Series],
+        weights: Sequence[float] | None = None,
+        progress: Callable[[int, float], None] | None = None,
+    ) -> DeepAR:
+        """Train from scratch on random windows of ``series`` (``weights``: sampling shares)."""
+        with torch.random.fork_rng(devices=[]):
+            return self._fit(series, weights, progress)
+
+    def _fit(
+        self,
+        series: Sequence[Series],
+        weights: Sequence[float] | None,
+        progress: Callable[[int, float], None] | None,
+    ) -> DeepAR:
+        cfg = self.cfg
+        rng = np.random.default_rng(cfg.seed)
+        torch.manual_seed(cfg.seed)
+        shares = np.ones(len(series)) if weights is None else np.asarray(weights, dtype=float)
+        prepared, kept = [], []
+        for share, s in zip(shares, series, strict=True):
+            filled, observed = interpolate_gaps(s.clean())
+            if observed.sum() >= 2 * cfg.train_prediction_length:
+                prepared.append((filled, observed, s))
+                kept.append(share)
+        if not prepared:
+            raise ValueError("no series long enough to train on")
+        probs = np.asarray(kept)
+        probs = probs / probs.sum()
+        module = self.module
+        module.train()
+        optimizer = torch.optim.Adam(module.parameters(), lr=cfg.learning_rate)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=cfg.learning_rate, total_steps=cfg.max_steps, pct_start=0.1
+        )
+        started = time.perf_counter()
+        losses = []
+        for step in range(cfg.max_steps):
+            w = self._training_batch(prepared, probs, rng)
+            loss = module.loss(
+                feat_static_cat=torch.zeros(w.past_target.shape[0], 1, dtype=torch.long),
+                feat_static_real=torch.as_tensor(w.static_real, dtype=torch.float32),
+                past_time_feat=torch.as_tensor(w.past_features, dtype=torch.float32),
+                past_target=torch.as_tensor(w.past_target, dtype=torch.float32),
+                past_observed_values=torch.as_tensor(w.past_observed, dtype=torch.float32),
+                future_time_feat=torch.as_tensor(w.future_features, dtype=torch.float32),
+                future_target=torch.as_tensor(w.future_target, dtype=torch.float32),
+                future_observed_values=torch.as_tensor(w.future_observed, dtype=torch.float32),
+            ).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            # Spiky traces (NASA) give rare huge gradients; clipping keeps training stable.
+            torch.nn.utils.clip_grad_norm_(module.parameters(), 10.0)
+            optimizer.step()
+            scheduler.step()
+            losses.append(float(loss))
+            if progress is not None:
+                progress(step, losses[-1])
+        module.eval()
+        self.trained = True
+        self.training_info = {
+            "steps": cfg.max_steps,
+            "seconds": round(time.perf_counter() - started, 1),
+            "final_loss_mean_last_100": float(np.mean(losses[-100:])),
+            "series": len(prepared),
+        }
+        return self
+
+    def _training_batch(
+        self,
+        prepared: list[tuple[np.ndarray, np.ndarray, Series]],
+        probs: np.ndarray,
+        rng: np.random.Generator,
+    ) -> _Window:
+        cfg = self.cfg
+        p_len = cfg.train_prediction_length
+        picks = rng.choice(len(prepared), size=cfg.batch_size, p=probs)
+        rows = []
+        for j in picks:
+            filled, observed, s = prepared[j]
+            n = len(filled)
+            # Forecast origin: leave room for the prediction window; at least a few past points.
+            end = int(rng.integers(min(8, n - p_len), n - p_len + 1))
+            first = 0
+            if rng.random() < cfg.cold_start_fraction:
+                # Cold start: pretend the series only began a few steps before the origin.
+                first = max(0, end - int(rng.integers(8, cfg.past_length + 1)))
+            t0 = int(s.start.value // 1_000_000_000)
+            past, obs, feats, scale = _window_inputs(
+                filled, observed, first, end, p_len, s.step_seconds, t0, cfg
+            )
+            fut = filled[end : end + p_len] / scale
+            fut_obs = observed[end : end + p_len]
+            rows.append((past, obs, feats, scale, fut, fut_obs, _static_real(s.step_seconds)))
+        past_len = cfg.past_length
+        feats = np.stack([r[2] for r in rows])
+        return _Window(
+            past_target=np.stack([r[0] for r in rows]),
+            past_observed=np.stack([r[1] for r in rows]).astype(np.float64),
+            past_features=feats[:, :past_len],
+            future_features=feats[:, past_len:],
+            static_real=np.array([[r[6]] for r in rows]),
+            scale=np.array([r[3] for r in rows]),
+            future_target=np.stack([r[4] for r in rows]),
+            future_observed=np.stack([r[5] for r in rows]).astype(np.float64),
+        )
+
+
+def _student_t(
+    df: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    """Student-t draws with an explicit generator: ``loc + scale * z * sqrt(df / (2 * G))``.
+
+    ``G ~ Gamma(df / 2, 1)``, so ``2G/df`` is the chi-square over its degrees of freedom.
+    """
+    z = torch.randn(loc.shape, generator=generator)
+    gamma = torch._standard_gamma(df * 0.5, generator=generator)
+    return loc + scale * z * torch.sqrt(df / (2.0 * gamma).clamp_min(1e-12))
