@@ -352,6 +352,7 @@ def evaluate_lanl(
     horizon: str = "15m",
     threshold: float = 0.5,
     tick: timedelta = timedelta(minutes=1),
+    check_with_assess_node: bool = True,
 ) -> list[EvaluationResult]:
     """Risk model (recurrence prior) vs failure-rate-only baseline on each system's test period.
 
@@ -430,9 +431,11 @@ def evaluate_lanl(
         episodes,
         false_episodes,
     )
-    checked, disagreements = _check_with_assess_node(
-        sub, failed, g, after, prior, horizon, threshold, caught, tick_h
-    )
+    checked, disagreements = 0, 0
+    if check_with_assess_node:
+        checked, disagreements = _check_with_assess_node(
+            sub, failed, g, after, prior, horizon, threshold, caught, tick_h
+        )
     model = EvaluationResult(
         **{**asdict(model), "checked_with_assess_node": checked, "assess_node_disagreements": disagreements}
     )

@@ -1,0 +1,27 @@
+"""Pure scaling decisions: ``(policy, forecast samples, current state, now) -> ScalingDecision``.
+
+The controller and the benchmark both call :func:`decide`; it is the single place of the scaling policy.
+No I/O and no clock here (an import-linter contract forbids kopf and the Kubernetes client).
+"""
+
+from foresight.planning._scaling import (
+    CurrentState,
+    PlanningPolicy,
+    ScalingDecision,
+    decide,
+    lead_window,
+    peak_samples,
+    record_desired,
+    replicas_for,
+)
+
+__all__ = [
+    "CurrentState",
+    "PlanningPolicy",
+    "ScalingDecision",
+    "decide",
+    "lead_window",
+    "peak_samples",
+    "record_desired",
+    "replicas_for",
+]

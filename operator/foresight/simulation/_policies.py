@@ -1,0 +1,303 @@
+"""The policies the benchmark compares, each as its users run it.
+
+* ``hpa``: the upstream HorizontalPodAutoscaler alone (:mod:`._hpa`), reactive.
+* ``holt-winters``: the Predictive Horizontal Pod Autoscaler's approach
+  (https://github.com/jthomperoo/predictive-horizontal-pod-autoscaler): a Holt-Winters prediction next to the
+  HPA's own calculation, the higher one wins (its ``decisionType: maximum``). PHPA predicts the next sync's
+  value; here it gets the same look-ahead as Foresight (the lead window) so start-up time does not decide it.
+* ``fft``: Crane's EffectiveHorizontalPodAutoscaler (https://github.com/gocrane/crane, docs
+  ``using-effective-hpa-to-scaling-with-effectiveness.md``): its DSP (FFT) predictor's forecast, maximum over
+  ``predictionWindowSeconds`` (3600 by default) times a margin, becomes an extra HPA metric next to the
+  original one; the HPA takes the larger proposal, so the reactive HPA is the floor.
+* ``foresight``: :func:`foresight.planning.decide` on the forecaster's sample paths sets the HPA's floor every
+  control interval; an HPA stays underneath as a safety net.
+* ``oracle``: perfect foresight, the fewest replicas that never under-provision (see :func:`oracle_replicas`).
+
+Forecasting policies read a :class:`ForecastBank`: forecasts made every ``every_seconds`` from history
+strictly before their origin, decided on every control interval from the latest one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+
+from foresight import forecasting, planning
+from foresight.simulation._engine import ClusterConfig, Workload
+from foresight.simulation._hpa import HpaConfig
+from foresight.simulation._trace import Trace
+
+__all__ = [
+    "ForecastBank",
+    "ForecastMetricPolicy",
+    "ForesightPolicy",
+    "HpaPolicy",
+    "OraclePolicy",
+    "build_forecast_bank",
+    "oracle_replicas",
+    "required_replicas",
+]
+
+_EPSILON = 1e-9
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ForecastBank:
+    """Forecast sample paths made at ``origins`` (seconds after the workload's tick 0).
+
+    Column ``k`` of ``samples[j]`` is the load at ``origins[j] + k * step_seconds``; forecast ``j`` saw only
+    trace points before ``origins[j]``.
+    """
+
+    model: str
+    origins: np.ndarray
+    samples: np.ndarray
+    step_seconds: int
+
+    def latest(self, seconds: float) -> int | None:
+        """Index of the newest forecast made at or before ``seconds``."""
+        j = int(np.searchsorted(self.origins, seconds, side="right")) - 1
+        return None if j < 0 else j
+
+
+def build_forecast_bank(
+    trace: Trace,
+    first_index: int,
+    span_seconds: int,
+    model: str,
+    every_seconds: int,
+    horizon_seconds: int,
+    n_samples: int = 100,
+    context_seconds: int = 7 * 86400,
+    seed: int = 0,
+    batch_size: int = 64,
+    forecaster: forecasting.Forecaster | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ForecastBank:
+    """Forecast every ``every_seconds`` over ``span_seconds`` from trace point ``first_index`` on.
+
+    The forecaster works at ``max(trace step, 60 s)`` (the operator's default ``forecast.step`` is one
+    minute; finer traces are averaged per minute). Each forecast sees at most ``context_seconds`` of history,
+    all of it strictly before its origin.
+    """
+    step = max(trace.step_seconds, 60)
+    step -= step % trace.step_seconds
+    coarse = trace.resampled(step)
+    every = max(step, every_seconds - every_seconds % step)
+    origin0 = first_index * trace.step_seconds  # seconds after the trace's start
+    first_origin = math.ceil(origin0 / step) * step
+    origins = np.arange(first_origin, origin0 + span_seconds, every, dtype=np.int64)
+    horizon = max(1, math.ceil(horizon_seconds / step) + 1)
+    context = max(2, context_seconds // step)
+    model_instance = forecaster if forecaster is not None else forecasting.get(model)
+    out = np.empty((len(origins), n_samples, horizon), dtype=np.float32)
+    for b in range(0, len(origins), batch_size):
+        batch = []
+        for origin in origins[b : b + batch_size]:
+            end = int(origin // step)
+            begin = max(0, end - context)
+            start = coarse.start + pd.Timedelta(seconds=begin * step)
+            batch.append(forecasting.Series(coarse.values[begin:end], start, step, item_id=trace.name))
+        out[b : b + len(batch)] = model_instance.sample(batch, horizon, n_samples=n_samples, seed=seed + b)
+        if progress is not None:
+            progress(min(b + batch_size, len(origins)), len(origins))
+    return ForecastBank(model, (origins - origin0).astype(float), out, step)
+
+
+def required_replicas(demand: np.ndarray, capacity_per_replica: float) -> np.ndarray:
+    """Fewest ready replicas that serve each tick's load (0 in gaps)."""
+    needed = np.ceil(np.nan_to_num(demand, nan=0.0) / capacity_per_replica * (1 - _EPSILON))
+    return np.maximum(needed, 0).astype(np.int64)
+
+
+def oracle_replicas(required: np.ndarray, startup_ticks: int, min_replicas: int = 1) -> np.ndarray:
+    """Replicas to keep at each tick: the most needed over the next ``startup_ticks`` (inclusive).
+
+    A pod that serves at tick ``s`` must exist from ``s - startup`` on, so at tick ``t`` every pod needed in
+    ``[t, t + startup]`` must already be there: this lower bound holds at every tick, and keeping exactly that
+    many (adding pods ``startup`` ahead, removing the newest at once) meets it, so it is optimal.
+
+    >>> oracle_replicas(np.array([1, 1, 3, 1, 1, 2]), startup_ticks=2).tolist()
+    [3, 3, 3, 2, 2, 2]
+    """
+    padded = np.concatenate([required, np.full(startup_ticks, required[-1] if len(required) else 0)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, startup_ticks + 1)
+    return np.maximum(windows.max(axis=1), min_replicas)
+
+
+# -- policies ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Static:
+    hpa: HpaConfig | None
+    value: int
+    interval_ticks: int | None = None
+
+    def floor(self, tick: int, current_floor: int, replicas: int, ready: int, load: float) -> int:
+        return self.value
+
+    def metric_loads(self, tick: int, load: float) -> tuple[float, ...]:
+        return (load,)
+
+
+@dataclasses.dataclass(frozen=True)
+class HpaPolicy:
+    """The HPA alone at ``hpa.target_utilization``."""
+
+    hpa: HpaConfig = dataclasses.field(default_factory=HpaConfig)
+    name: str = "hpa"
+
+    def controller(self, workload: Workload, cluster: ClusterConfig) -> _Static:
+        return _Static(self.hpa, cluster.min_replicas)
+
+
+@dataclasses.dataclass
+class _Schedule:
+    replicas: np.ndarray
+    hpa: HpaConfig | None = None
+    interval_ticks: int | None = 1
+
+    def floor(self, tick: int, current_floor: int, replicas: int, ready: int, load: float) -> int:
+        return int(self.replicas[tick])
+
+    def metric_loads(self, tick: int, load: float) -> tuple[float, ...]:
+        return (load,)
+
+
+@dataclasses.dataclass(frozen=True)
+class OraclePolicy:
+    """Perfect foresight of the whole trace (a bound, not a policy anyone can run)."""
+
+    name: str = "oracle"
+
+    def controller(self, workload: Workload, cluster: ClusterConfig) -> _Schedule:
+        required = required_replicas(workload.demand, cluster.capacity_per_replica)
+        plan = oracle_replicas(required, cluster.startup_ticks, cluster.min_replicas)
+        return _Schedule(np.minimum(plan, cluster.max_replicas))
+
+
+def _window_max(path: np.ndarray, step_seconds: float, start: float, end: float) -> float:
+    peaks, _, _ = planning.peak_samples(path[None, :], step_seconds, start, end)
+    return float(peaks[0])
+
+
+@dataclasses.dataclass
+class _ForecastMetric:
+    policy: ForecastMetricPolicy
+    workload: Workload
+    hpa: HpaConfig
+    min_replicas: int
+    control_ticks: int
+    medians: np.ndarray
+    interval_ticks: int | None = None
+    _cache: dict[tuple[float, int], float] = dataclasses.field(default_factory=dict)
+
+    def floor(self, tick: int, current_floor: int, replicas: int, ready: int, load: float) -> int:
+        return self.min_replicas
+
+    def metric_loads(self, tick: int, load: float) -> tuple[float, ...]:
+        bank = self.policy.bank
+        # The prediction metric is refreshed once a control interval (Crane's metric adapter and PHPA's
+        # models are not re-run on every 15 s HPA sync either).
+        now = (tick - tick % self.control_ticks) * self.workload.tick_seconds
+        key = (now, 0)
+        if key not in self._cache:
+            self._cache.clear()
+            j = bank.latest(now)
+            if j is None:
+                self._cache[key] = math.nan
+            else:
+                offset = now - bank.origins[j]
+                start, end = self.policy.window_seconds
+                median = self.medians[j]
+                self._cache[key] = _window_max(median, bank.step_seconds, offset + start, offset + end)
+        predicted = self._cache[key]
+        return (load,) if math.isnan(predicted) else (load, predicted * self.policy.margin)
+
+
+@dataclasses.dataclass(frozen=True)
+class ForecastMetricPolicy:
+    """A point forecast's maximum over ``window_seconds`` (after now), as an extra HPA metric."""
+
+    name: str
+    bank: ForecastBank
+    window_seconds: tuple[float, float]
+    hpa: HpaConfig = dataclasses.field(default_factory=HpaConfig)
+    margin: float = 1.0
+
+    def controller(self, workload: Workload, cluster: ClusterConfig) -> _ForecastMetric:
+        medians = np.median(self.bank.samples, axis=1)
+        return _ForecastMetric(self, workload, self.hpa, cluster.min_replicas, cluster.control_ticks, medians)
+
+
+@dataclasses.dataclass
+class _Planner:
+    policy: ForesightPolicy
+    workload: Workload
+    planning_policy: planning.PlanningPolicy
+    hpa: HpaConfig
+    interval_ticks: int | None = None
+    history: tuple = ()
+
+    def floor(self, tick: int, current_floor: int, replicas: int, ready: int, load: float) -> int:
+        bank = self.policy.bank
+        seconds = tick * self.workload.tick_seconds
+        j = bank.latest(seconds)
+        if j is None:
+            return self.planning_policy.min_replicas  # cold start: the HPA alone
+        start = self.workload.start.to_pydatetime()
+        now = start + timedelta(seconds=seconds)
+        current = planning.CurrentState(
+            current_floor=current_floor,
+            ready_replicas=ready,
+            observed_load=None if math.isnan(load) else load,
+            hpa_min_replicas=self.planning_policy.min_replicas,
+            hpa_max_replicas=self.planning_policy.max_replicas,
+            desired_history=self.history,
+        )
+        decision = planning.decide(
+            self.planning_policy,
+            bank.samples[j],
+            bank.step_seconds,
+            current,
+            now,
+            samples_start=start + timedelta(seconds=float(bank.origins[j])),
+        )
+        self.history = planning.record_desired(
+            self.history, now, decision.desired_replicas, self.planning_policy.stabilization_seconds
+        )
+        return decision.floor
+
+    def metric_loads(self, tick: int, load: float) -> tuple[float, ...]:
+        return (load,)
+
+
+@dataclasses.dataclass(frozen=True)
+class ForesightPolicy:
+    """The planner on a forecaster's sample paths, over a reactive HPA safety net."""
+
+    bank: ForecastBank
+    quantile: float = 0.9
+    safety_net: HpaConfig = dataclasses.field(default_factory=lambda: HpaConfig(target_utilization=0.9))
+    stabilization_seconds: int = 300
+    max_step_percent: int = 50
+    name: str = "foresight"
+
+    def controller(self, workload: Workload, cluster: ClusterConfig) -> _Planner:
+        policy = planning.PlanningPolicy(
+            capacity_per_replica=cluster.capacity_per_replica,
+            max_replicas=cluster.max_replicas,
+            min_replicas=cluster.min_replicas,
+            quantile=self.quantile,
+            startup_seconds=cluster.startup_seconds,
+            control_interval_seconds=cluster.control_interval_seconds,
+            stabilization_seconds=self.stabilization_seconds,
+            max_step_percent=self.max_step_percent,
+        )
+        return _Planner(self, workload, policy, self.safety_net)
