@@ -158,7 +158,7 @@ def _score_table(title: str, rows: list[dict[str, Any]]) -> Table:
         table.add_column(col)
     for r in rows:
         table.add_row(
-            r["model"], r["horizon"], _fmt(r["threshold"], 2), str(r["failures"]), str(r["caught"]),
+            r["model"], r["horizon"], f"{r['threshold']:g}", str(r["failures"]), str(r["caught"]),
             _fmt(r["precision"]), _fmt(r["recall"]), _fmt(r["lead_time_median_minutes"], 0),
             _fmt(r["lead_time_p10_minutes"], 0), _fmt(r["alarmed_node_time_share"], 4),
             str(r["alarm_episodes"]), str(r["false_alarm_episodes"]),

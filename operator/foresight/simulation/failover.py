@@ -452,7 +452,9 @@ def evaluate_lanl(
     base_alarm = np.where(base_on, hi - lo, 0.0)
     base_true = np.where(failed & base_on, g - true_lo, 0.0)
     base_caught = failed & base_on
-    alarmed_nodes = sub.loc[base_on, ["system", "node"]].drop_duplicates()
+    # The baseline alarms a node for the whole test period: one episode per node, false if it never failed.
+    alarmed = sub.loc[base_on, ["system", "node"]].assign(failed=failed[base_on])
+    per_node_failed = alarmed.groupby(["system", "node"])["failed"].any()
     base_leads = list(((g - lo)[base_caught]) * 60)  # always on: the lead is the whole up-time
     base = _result(
         "baseline (per-node failure rate)",
@@ -464,8 +466,8 @@ def evaluate_lanl(
         base_true.sum(),
         up_hours,
         base_leads,
-        len(alarmed_nodes),
-        0,
+        len(per_node_failed),
+        int((~per_node_failed).sum()),
     )
     return [model, base]
 
