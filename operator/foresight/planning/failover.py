@@ -31,11 +31,16 @@ from foresight.api import v1alpha1
 from foresight.api.v1alpha1.failover_policy import FailoverPolicySpec
 from foresight.planning._failure_prior import FailurePrior, smart_any_nonzero
 
+# The controller loads the shipped prior once: FailurePrior.load(settings.model_dir / PRIOR_DIR).
+PRIOR_DIR = "failure-prior-v1"
+
 __all__ = [
     "FLAP_WINDOW",
+    "PRIOR_DIR",
     "Action",
     "DisruptionBudget",
     "FailureHistory",
+    "FailurePrior",
     "NodeCondition",
     "NodeObservation",
     "NodeRiskAssessment",
