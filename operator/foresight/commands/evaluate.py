@@ -63,6 +63,8 @@ def evaluate(
     from foresight import forecasting
 
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=150)  # logs and pipes: keep the table readable
     columns: list[str] | None = value_column or None
     if all_columns:
         head = pd.read_csv(trace, nrows=2)
