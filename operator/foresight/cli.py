@@ -31,7 +31,7 @@ def run(
 ) -> None:
     """Start the operator (kopf), with peering so that only one replica acts."""
     from foresight import config, logs
-    from foresight.handlers import runtime
+    from foresight.handlers.runtime import run as run_operator
 
     overrides = {
         "prometheus_url": prometheus_url,
@@ -42,7 +42,7 @@ def run(
     }
     settings = config.Settings.model_validate({k: v for k, v in overrides.items() if v is not None})
     logs.configure(settings.log_format, settings.log_level)
-    runtime.run(settings)
+    run_operator(settings)
 
 
 @app.command()

@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -34,13 +35,13 @@ class ForecastBatcher:
         *,
         window_seconds: float = 0.05,
         max_batch: int = 4096,
-        get_model: Callable[[str], forecasting.Forecaster] = forecasting.get,
+        get_model: Callable[[str], Any] | None = None,
         seed: int = 0,
     ) -> None:
         self._window = window_seconds
         self._max_batch = max_batch
-        self._get_model = get_model
-        self._models: dict[str, forecasting.Forecaster] = {}
+        self._get_model = get_model or forecasting.get
+        self._models: dict[str, Any] = {}
         self._pending: dict[_Key, _Pending] = {}
         self._seed = seed
         self.calls = 0

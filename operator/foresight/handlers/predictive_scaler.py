@@ -11,7 +11,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import kopf
 import numpy as np
@@ -33,6 +33,7 @@ from foresight.api.v1alpha1 import (
     set_condition,
 )
 from foresight.config import Settings
+from foresight.handlers import _events as events
 from foresight.handlers import telemetry
 from foresight.handlers._batcher import ForecastBatcher
 from foresight.kube import client as kube
@@ -43,6 +44,7 @@ from foresight.planning.accuracy import AccuracyTracker
 from foresight.planning.headroom import headroom_replicas
 
 PLURAL = predictive_scaler.PLURAL
+ConditionStatus = Literal["True", "False", "Unknown"]
 CONFLICT_RETRIES = 3
 log = logs.get(__name__)
 
@@ -96,7 +98,7 @@ def _parse_time(text: str | None) -> datetime | None:
 class _Outcome(Exception):
     """Ends a reconcile early with a condition to report (not an error of the operator)."""
 
-    def __init__(self, type_: str, status: str, reason: str, message: str) -> None:
+    def __init__(self, type_: str, status: ConditionStatus, reason: str, message: str) -> None:
         super().__init__(message)
         self.condition = (type_, status, reason, message)
 
@@ -117,14 +119,14 @@ async def reconcile(
     status.observed_generation = body.get("metadata", {}).get("generation")
     generation = status.observed_generation
 
-    def condition(type_: str, state: str, reason: str, message: str) -> None:
+    def condition(type_: str, state: ConditionStatus, reason: str, message: str) -> None:
         status.conditions = set_condition(
             status.conditions,
             Condition(
                 type=type_,
                 status=state,
                 reason=reason,
-                message=message,  # type: ignore[arg-type]
+                message=message,
                 last_transition_time=_iso(now),
                 observed_generation=generation,
             ),
@@ -140,10 +142,10 @@ async def reconcile(
         condition("Conflict", "False", "NoConflict", "no other controller steers this HPA")
         changed_by_other = hpas.external_change(hpa_state)
         if changed_by_other:
-            kopf.warn(
+            events.warn(
                 body,
-                reason="ExternalChange",
-                message=f"HPA {hpa_state.name}: {changed_by_other}; adopting it",
+                "ExternalChange",
+                f"HPA {hpa_state.name}: {changed_by_other}; adopting it",
             )
 
         step = int(parse_duration(spec.forecast.step).total_seconds())
@@ -220,7 +222,7 @@ async def reconcile(
                 namespace, hpa_state.name, key, decision.floor, bool(changed_by_other)
             )
             if applied != hpa_state.min_replicas:
-                kopf.info(body, reason="FloorChanged", message=decision.reason)
+                events.info(body, "FloorChanged", decision.reason)
                 telemetry.hpa_patches.labels(namespace, name, "floor").inc()
             status.applied_min_replicas = applied
             condition("Ready", "True", "Applied", decision.reason)
@@ -369,7 +371,7 @@ def _last_finite(values: np.ndarray) -> float | None:
     return float(finite[-1]) if finite.size else None
 
 
-def _confidence(history: forecasting.Series, step: int) -> str:
+def _confidence(history: forecasting.Series, step: int) -> Literal["cold-start", "low", "normal"]:
     hours = len(history.values) * step / 3600
     return "cold-start" if hours < 6 else "low" if hours < 48 else "normal"
 
@@ -471,9 +473,16 @@ def _export(
 
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)
 async def scaler_daemon(
-    stopped: kopf.DaemonStopped, name: str, namespace: str, body: kopf.Body, memo: kopf.Memo, **_: Any
+    *,
+    stopped: kopf.DaemonStopped,
+    name: str,
+    namespace: str | None,
+    body: kopf.Body,
+    memo: kopf.Memo,
+    **_: Any,
 ) -> None:
     """Reconcile every tick until the resource is deleted or the operator stops."""
+    assert namespace is not None, "Foresight resources are namespaced"
     runtime: Runtime = memo.runtime
     while not stopped:
         now = datetime.now(UTC)
@@ -495,20 +504,20 @@ async def scaler_daemon(
 
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec.scaling.mode")
 async def mode_changed(
-    new: Any, name: str, namespace: str, body: kopf.Body, memo: kopf.Memo, **_: Any
+    *, new: Any, name: str, namespace: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any
 ) -> None:
     """Switching to dryRun puts the HPA back at once, not at the next tick."""
+    assert namespace is not None, "Foresight resources are namespaced"
     if new == "dryRun":
         hpa_name = _hpa_name(body)
         if hpa_name and await _restore(namespace, hpa_name, f"{namespace}/{name}"):
-            kopf.info(
-                body, reason="Restored", message=f"dryRun: HPA {hpa_name} restored to its original values"
-            )
+            events.info(body, "Restored", f"dryRun: HPA {hpa_name} restored to its original values")
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
-async def deleted(name: str, namespace: str, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def deleted(*, name: str, namespace: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     """Restore the HPA before the finalizer lets the resource go."""
+    assert namespace is not None, "Foresight resources are namespaced"
     hpa_name = _hpa_name(body)
     if hpa_name:
         await _restore(namespace, hpa_name, f"{namespace}/{name}")

@@ -56,7 +56,7 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 def _message(exc: ApiException) -> str:
     try:
-        return str(json.loads(exc.body).get("message", exc.reason))
+        return str(json.loads(exc.body or "{}").get("message", exc.reason))
     except (TypeError, ValueError):
         return str(exc.reason)
 
@@ -136,6 +136,11 @@ def list_leases(namespace: str = "kube-node-lease") -> list[dict[str, Any]]:
     """Node heartbeat leases."""
     api = client.CoordinationV1Api(api_client())
     return list(_call(api.list_namespaced_lease, namespace)["items"])
+
+
+def get_node(name: str) -> dict[str, Any]:
+    """Read a node."""
+    return _call(client.CoreV1Api(api_client()).read_node, name)
 
 
 def patch_node(name: str, patch: dict[str, Any]) -> dict[str, Any]:

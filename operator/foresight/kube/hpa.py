@@ -115,6 +115,7 @@ def floor_patch(state: HpaState, scaler: str, floor: int, *, adopt_external: boo
     >>> p["spec"], p["metadata"]["resourceVersion"], p["metadata"]["annotations"]["foresight.dev/original"]
     ({'minReplicas': 6}, '41', '{"minReplicas": 2, "maxReplicas": 10}')
     """
+    original: dict[str, int | None]
     if adopt_external or state.original_min_replicas is None:
         original = {"minReplicas": state.min_replicas, "maxReplicas": state.max_replicas}
     else:

@@ -92,13 +92,15 @@ def api(monkeypatch: pytest.MonkeyPatch) -> FakeApi:
     fake = FakeApi()
     for name in ("get_hpa", "patch_hpa", "get_workload", "list_pods"):
         monkeypatch.setattr(kube, name, getattr(fake, name))
-    monkeypatch.setattr(ps.kopf, "info", lambda *a, **k: None)
-    monkeypatch.setattr(ps.kopf, "warn", lambda *a, **k: None)
+    monkeypatch.setattr(ps.events, "info", lambda *a, **k: None)
+    monkeypatch.setattr(ps.events, "warn", lambda *a, **k: None)
     return fake
 
 
 def _runtime(monkeypatch: pytest.MonkeyPatch, prometheus: FakePrometheus) -> ps.Runtime:
-    runtime = ps.Runtime(settings=Settings(stale_floor_seconds=600), batcher=ForecastBatcher(window_seconds=0))
+    runtime = ps.Runtime(
+        settings=Settings(stale_floor_seconds=600), batcher=ForecastBatcher(window_seconds=0)
+    )
     monkeypatch.setattr(runtime, "prometheus_for", lambda spec, namespace: prometheus)
     return runtime
 

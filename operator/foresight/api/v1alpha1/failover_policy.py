@@ -137,6 +137,9 @@ class FailoverPolicyStatus(Model):
     nodes_at_risk: list[NodeRisk] = Field(default_factory=list)
     recent_actions: list[ActionRecord] = Field(default_factory=list)
     last_evaluation: str | None = None
+    last_escalation_time: str | None = Field(
+        default=None, description="When the last new node was escalated (paces actions.cooldownSeconds)."
+    )
 
 
 PRINTER_COLUMNS = [

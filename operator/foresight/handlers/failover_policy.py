@@ -1,0 +1,427 @@
+"""kopf handlers for ``FailoverPolicy``: predict node failures, taint at-risk nodes, evict pods in time.
+
+A per-policy daemon runs ``reconcile`` every tick: it observes nodes, leases, pods and
+PodDisruptionBudgets, forecasts each node's Prometheus signals (one batched call per signal), asks
+the pure planner (:mod:`foresight.planning.failover`) for risks and actions, and applies them unless
+the policy is in dryRun. Taints carry the node's resourceVersion (no lost updates); evictions go
+through the eviction API, so PodDisruptionBudgets hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import kopf
+import numpy as np
+from pydantic import ValidationError
+
+from foresight import forecasting, logs
+from foresight.api import GROUP
+from foresight.api.v1alpha1 import (
+    VERSION,
+    Condition,
+    FailoverPolicySpec,
+    FailoverPolicyStatus,
+    LabelSelector,
+    failover_policy,
+    parse_duration,
+    set_condition,
+)
+from foresight.handlers import _events as events
+from foresight.handlers import telemetry
+from foresight.handlers.predictive_scaler import ConditionStatus, Runtime
+from foresight.kube import client as kube
+from foresight.metrics import MetricSourceError
+from foresight.planning import failover as fo
+
+PLURAL = failover_policy.PLURAL
+RECENT_ACTIONS = 20
+SIGNAL_MODEL = "auto"
+SIGNAL_HORIZON_STEPS = 30
+log = logs.get(__name__)
+
+
+@dataclass
+class NodeMemory:
+    """Per-node failure history seen by this process (Ready transitions); starts empty on restart."""
+
+    failures: list[tuple[datetime, datetime | None]] = field(default_factory=list)
+    not_ready_transitions: list[datetime] = field(default_factory=list)
+    was_ready: bool | None = None
+
+
+@dataclass
+class FailoverMemory:
+    """Everything the failover loop keeps between ticks."""
+
+    nodes: dict[str, NodeMemory] = field(default_factory=dict)
+    prior: fo.FailurePrior | None = None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def label_selector_string(selector: LabelSelector) -> str:
+    """The API's string form of the equality part of a selector (expressions are checked in the planner).
+
+    >>> label_selector_string(LabelSelector(match_labels={"pool": "general", "zone": "a"}))
+    'pool=general,zone=a'
+    """
+    return ",".join(f"{k}={v}" for k, v in sorted(selector.match_labels.items()))
+
+
+def observe_node(
+    node: dict[str, Any], lease: dict[str, Any] | None, memory: NodeMemory
+) -> fo.NodeObservation:
+    """A node object (and its lease) as the planner sees it; updates the flap memory."""
+    meta, spec, status = node["metadata"], node.get("spec", {}), node.get("status", {})
+    conditions = tuple(
+        fo.NodeCondition(c["type"], c["status"], _time(c.get("lastTransitionTime")))
+        for c in status.get("conditions") or []
+    )
+    ready = next((c for c in conditions if c.type == "Ready"), None)
+    is_ready = ready is not None and ready.status == "True"
+    if memory.was_ready is True and not is_ready:
+        moment = (ready.last_transition_time if ready else None) or datetime.now(UTC)
+        memory.not_ready_transitions.append(moment)
+        memory.failures.append((moment, None))
+    if memory.was_ready is False and is_ready and memory.failures and memory.failures[-1][1] is None:
+        memory.failures[-1] = (memory.failures[-1][0], ready.last_transition_time if ready else None)
+    memory.was_ready = is_ready
+    lease_spec = (lease or {}).get("spec", {})
+    return fo.NodeObservation(
+        name=meta["name"],
+        labels=meta.get("labels") or {},
+        conditions=conditions,
+        lease_renew_time=_time(lease_spec.get("renewTime")),
+        lease_duration_seconds=float(lease_spec.get("leaseDurationSeconds") or 40),
+        not_ready_transitions=tuple(memory.not_ready_transitions),
+        taints=tuple(fo.Taint(t["key"], t["effect"], t.get("value", "")) for t in spec.get("taints") or []),
+        unschedulable=bool(spec.get("unschedulable")),
+    )
+
+
+def observe_pod(pod: dict[str, Any], namespace_labels: Mapping[str, Mapping[str, str]]) -> fo.PodObservation:
+    """A pod object as the planner sees it."""
+    meta, spec, status = pod["metadata"], pod.get("spec", {}), pod.get("status", {})
+    owner = next((o for o in meta.get("ownerReferences") or [] if o.get("controller")), None)
+    return fo.PodObservation(
+        namespace=meta["namespace"],
+        name=meta["name"],
+        node_name=spec.get("nodeName"),
+        labels=meta.get("labels") or {},
+        namespace_labels=namespace_labels.get(meta["namespace"], {}),
+        annotations=meta.get("annotations") or {},
+        owner=fo.OwnerRef(owner["kind"], owner["name"]) if owner else None,
+        node_selector=spec.get("nodeSelector") or {},
+        phase=status.get("phase", "Pending"),
+        terminating=meta.get("deletionTimestamp") is not None,
+    )
+
+
+def observe_pdb(pdb: dict[str, Any]) -> fo.DisruptionBudget:
+    """A PodDisruptionBudget with the disruptions its controller currently allows."""
+    selector = pdb.get("spec", {}).get("selector") or {}
+    return fo.DisruptionBudget(
+        namespace=pdb["metadata"]["namespace"],
+        name=pdb["metadata"]["name"],
+        selector=LabelSelector.model_validate(selector),
+        disruptions_allowed=int((pdb.get("status") or {}).get("disruptionsAllowed", 0)),
+    )
+
+
+def taint_patch(node: dict[str, Any], key: str, effect: str, add: bool) -> dict[str, Any] | None:
+    """One patch adding or removing Foresight's taint, guarded by the node's resourceVersion.
+
+    >>> n = {"metadata": {"resourceVersion": "5"}, "spec": {"taints": [{"key": "x", "effect": "NoSchedule"}]}}
+    >>> taint_patch(n, "foresight.dev/failure-predicted", "NoSchedule", True)["spec"]["taints"][1]["key"]
+    'foresight.dev/failure-predicted'
+    >>> taint_patch(n, "foresight.dev/failure-predicted", "NoSchedule", False) is None
+    True
+    """
+    taints = list(node.get("spec", {}).get("taints") or [])
+    present = any(t["key"] == key and t["effect"] == effect for t in taints)
+    if add == present:
+        return None
+    if add:
+        taints.append({"key": key, "value": "true", "effect": effect})
+    else:
+        taints = [t for t in taints if not (t["key"] == key and t["effect"] == effect)]
+    return {"metadata": {"resourceVersion": node["metadata"]["resourceVersion"]}, "spec": {"taints": taints}}
+
+
+async def _signal_paths(
+    runtime: Runtime, spec: FailoverPolicySpec, now: datetime
+) -> tuple[dict[str, dict[str, np.ndarray]], list[str]]:
+    """Sampled future paths per node and signal; problems are returned as messages, not raised."""
+    horizon = parse_duration(spec.horizon)
+    step = max(15, int(horizon.total_seconds() // SIGNAL_HORIZON_STEPS))
+    history = max(horizon * 8, timedelta(hours=1))
+    client = runtime.prometheus.get((runtime.settings.prometheus_url, None))
+    if client is None:
+        from foresight.metrics import PrometheusClient
+
+        client = PrometheusClient(
+            runtime.settings.prometheus_url,
+            token=runtime.settings.prometheus_bearer_token(),
+            timeout_seconds=runtime.settings.prometheus_timeout_seconds,
+        )
+        runtime.prometheus[(runtime.settings.prometheus_url, None)] = client
+    end = datetime.fromtimestamp(now.timestamp() // step * step, tz=UTC)
+    paths: dict[str, dict[str, np.ndarray]] = {}
+    problems: list[str] = []
+    for signal in spec.signals:
+        try:
+            series = await asyncio.to_thread(client.range, signal.query, end - history, end, step)
+        except MetricSourceError as exc:
+            problems.append(f"signal {signal.name}: {exc}")
+            continue
+        per_node: dict[str, forecasting.Series] = {}
+        for s in series:
+            node = s.labels.get(signal.node_label)
+            finite = np.flatnonzero(np.isfinite(s.values))
+            if node is None or not finite.size:
+                continue
+            start = s.start + timedelta(seconds=int(finite[0]) * s.step_seconds)
+            per_node[node] = forecasting.Series(s.values[finite[0] :], start, s.step_seconds, item_id=node)
+        if not per_node:
+            problems.append(f"signal {signal.name}: no series with a {signal.node_label!r} label")
+            continue
+        samples = await asyncio.gather(
+            *(runtime.batcher.sample(SIGNAL_MODEL, s, SIGNAL_HORIZON_STEPS, 100) for s in per_node.values())
+        )
+        for node, sample in zip(per_node, samples, strict=True):
+            paths.setdefault(node, {})[signal.name] = sample
+    return paths, problems
+
+
+async def reconcile(
+    runtime: Runtime,
+    memory: FailoverMemory,
+    *,
+    name: str,
+    namespace: str,
+    body: dict[str, Any],
+    now: datetime,
+) -> FailoverPolicyStatus:
+    """One pass: observe, assess every selected node, plan, act (unless dryRun), report."""
+    try:
+        old = FailoverPolicyStatus.model_validate(body.get("status") or {})
+    except ValidationError:
+        old = FailoverPolicyStatus()
+    status = old.model_copy(deep=True)
+    generation = body.get("metadata", {}).get("generation")
+    status.observed_generation = generation
+
+    def condition(type_: str, state: ConditionStatus, reason: str, message: str) -> None:
+        status.conditions = set_condition(
+            status.conditions,
+            Condition(
+                type=type_,
+                status=state,
+                reason=reason,
+                message=message,
+                last_transition_time=_iso(now),
+                observed_generation=generation,
+            ),
+        )
+
+    try:
+        spec = FailoverPolicySpec.model_validate(body.get("spec") or {})
+    except ValidationError as exc:
+        invalid = "; ".join(".".join(str(p) for p in e["loc"]) + ": " + e["msg"] for e in exc.errors())
+        condition("Ready", "False", "InvalidSpec", invalid)
+        return status
+    if memory.prior is None:
+        memory.prior = await asyncio.to_thread(
+            fo.FailurePrior.load, runtime.settings.model_dir / fo.PRIOR_DIR
+        )
+
+    nodes_raw, leases, pods_raw, pdbs_raw, namespaces = await asyncio.gather(
+        asyncio.to_thread(kube.list_nodes, label_selector_string(spec.node_selector)),
+        asyncio.to_thread(kube.list_leases),
+        asyncio.to_thread(kube.list_pods),
+        asyncio.to_thread(kube.list_pdbs),
+        asyncio.to_thread(kube.list_namespaces),
+    )
+    lease_of = {lease["metadata"]["name"]: lease for lease in leases}
+    namespace_labels = {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in namespaces}
+    node_objects = {n["metadata"]["name"]: n for n in nodes_raw}
+    nodes = [
+        observe_node(
+            n,
+            lease_of.get(n["metadata"]["name"]),
+            memory.nodes.setdefault(n["metadata"]["name"], NodeMemory()),
+        )
+        for n in nodes_raw
+    ]
+    nodes = [n for n in nodes if fo.selector_matches(spec.node_selector, n.labels)]
+    pods = [observe_pod(p, namespace_labels) for p in pods_raw]
+    pdbs = [observe_pdb(p) for p in pdbs_raw]
+
+    signal_paths, problems = await _signal_paths(runtime, spec, now)
+    if problems:
+        condition("Degraded", "True", "SignalUnavailable", "; ".join(problems)[:2000])
+    else:
+        condition("Degraded", "False", "SignalsHealthy", "every signal answered")
+
+    risks = {
+        node.name: fo.assess_node(
+            spec,
+            node,
+            signal_paths.get(node.name, {}),
+            fo.FailureHistory(tuple(memory.nodes[node.name].failures)),
+            now,
+            prior=memory.prior,
+        )
+        for node in nodes
+    }
+    last_escalation = _time(status.last_escalation_time)
+    plan = fo.plan_actions(spec, risks, nodes, pods, pdbs, last_escalation, now)
+    records = []
+    for action in plan:
+        record = await _apply(action, spec, node_objects, body, namespace, name)
+        records.append(record.to_record(now))
+        if action.kind == "taint" and action.effect == "NoSchedule":
+            status.last_escalation_time = _iso(now)
+    status.recent_actions = (
+        [*records, *status.recent_actions][:RECENT_ACTIONS] if records else status.recent_actions
+    )
+
+    watch_below = spec.untaint_probability
+    shown = [
+        r.to_status(fo.node_state(spec, n, pods))
+        for n in nodes
+        if (r := risks[n.name]).failure_probability >= watch_below
+        or fo.node_state(spec, n, pods) != "watching"
+    ]
+    status.nodes_at_risk = sorted(shown, key=lambda r: -r.failure_probability)
+    status.last_evaluation = _iso(now)
+    for node in nodes:
+        telemetry.node_failure_probability.labels(node.name).set(risks[node.name].failure_probability)
+    at_risk = sum(r.failure_probability >= spec.failure_probability_threshold for r in risks.values())
+    telemetry.nodes_at_risk.labels(namespace, name).set(at_risk)
+    summary = f"{len(nodes)} node(s) watched, {at_risk} at risk, {len(plan)} action(s)"
+    condition("Ready", "True", "DryRun" if spec.mode == "dryRun" else "Evaluated", summary)
+    return status
+
+
+async def _apply(
+    action: fo.Action,
+    spec: FailoverPolicySpec,
+    node_objects: dict[str, dict[str, Any]],
+    body: dict[str, Any],
+    namespace: str,
+    name: str,
+) -> fo.Action:
+    """Carry out one planned action (not in dryRun); returns the action as it really went."""
+    telemetry.failover_actions.labels(namespace, name, action.kind).inc()
+    if action.dry_run or action.kind == "skip":
+        return action
+    if action.kind in ("taint", "untaint"):
+        for _ in range(3):
+            node = node_objects.get(action.node)
+            if node is None:
+                node = await asyncio.to_thread(kube.get_node, action.node)
+            patch = taint_patch(node, spec.actions.taint_key, str(action.effect), action.kind == "taint")
+            if patch is None:
+                return action
+            try:
+                updated = await asyncio.to_thread(kube.patch_node, action.node, patch)
+                node_objects[action.node] = updated
+                events.info(_node_ref(action.node), "ForesightTaint", f"{action.kind}: {action.reason}")
+                return action
+            except kube.Conflict:
+                node_objects[action.node] = next(
+                    n
+                    for n in await asyncio.to_thread(kube.list_nodes, "")
+                    if n["metadata"]["name"] == action.node
+                )
+        return fo.Action("skip", action.node, "node kept changing; retrying next tick")
+    if action.kind == "evict" and action.pod:
+        pod_namespace, pod_name = action.pod.split("/", 1)
+        try:
+            await asyncio.to_thread(kube.evict, pod_namespace, pod_name)
+            events.info(body, "Evicted", f"pod {action.pod} from {action.node}: {action.reason}")
+        except kube.TooManyRequests as exc:
+            events.warn(body, "EvictionBlocked", f"pod {action.pod}: {exc}")
+            return fo.Action("eviction-blocked", action.node, f"eviction API refused: {exc}", pod=action.pod)
+        except kube.NotFound:
+            return fo.Action("skip", action.node, "pod already gone", pod=action.pod)
+    if action.kind == "eviction-blocked":
+        events.warn(body, "EvictionBlocked", f"pod {action.pod}: {action.reason}")
+    return action
+
+
+def _node_ref(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "namespace": "default", "uid": name},
+    }
+
+
+# --- kopf registration -------------------------------------------------------------------------
+
+
+@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)
+async def policy_daemon(
+    *,
+    stopped: kopf.DaemonStopped,
+    name: str,
+    namespace: str | None,
+    body: kopf.Body,
+    memo: kopf.Memo,
+    **_: Any,
+) -> None:
+    """Evaluate every tick until the policy is deleted or the operator stops."""
+    assert namespace is not None, "Foresight resources are namespaced"
+    runtime: Runtime = memo.runtime
+    memory = FailoverMemory()
+    while not stopped:
+        try:
+            status = await reconcile(
+                runtime, memory, name=name, namespace=namespace, body=dict(body), now=datetime.now(UTC)
+            )
+            await asyncio.to_thread(
+                kube.patch_status,
+                PLURAL,
+                namespace,
+                name,
+                status.model_dump(by_alias=True, exclude_none=True),
+            )
+        except kube.NotFound:
+            return
+        except Exception:  # one bad tick must not kill the loop
+            log.exception("failover reconcile failed", policy=f"{namespace}/{name}")
+        await stopped.wait(runtime.settings.tick_seconds)
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL)
+async def policy_deleted(*, name: str, namespace: str | None, body: kopf.Body, **_: Any) -> None:
+    """Remove Foresight's taints from the nodes this policy tainted, so nothing stays half-done."""
+    assert namespace is not None, "Foresight resources are namespaced"
+    try:
+        spec = FailoverPolicySpec.model_validate(body.get("spec") or {})
+    except ValidationError:
+        return
+    for node in await asyncio.to_thread(kube.list_nodes, label_selector_string(spec.node_selector)):
+        for effect in ("PreferNoSchedule", "NoSchedule"):
+            patch = taint_patch(node, spec.actions.taint_key, effect, add=False)
+            if patch is not None:
+                try:
+                    node = await asyncio.to_thread(kube.patch_node, node["metadata"]["name"], patch)
+                except kube.Conflict as exc:
+                    raise kopf.TemporaryError(
+                        f"node {node['metadata']['name']} changed; retrying", delay=2
+                    ) from exc
+    telemetry.nodes_at_risk.labels(namespace, name).set(0)
