@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # Readiness polls would log every request.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return int(args.func(args) or 0)
 
 

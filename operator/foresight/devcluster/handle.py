@@ -77,11 +77,12 @@ class DevCluster:
         labels: Mapping[str, str] | None = None,
         cpu: str = "16",
         memory: str = "64Gi",
+        taints: Sequence[Mapping[str, str]] = (),
         wait_ready_seconds: float = 60.0,
     ) -> list[str]:
         """Create kwok nodes and wait until kwok reports them Ready."""
         with self.api_client() as api:
-            names = nodes.create_nodes(api, count, prefix, zones, labels, cpu, memory)
+            names = nodes.create_nodes(api, count, prefix, zones, labels, cpu, memory, taints)
             core = client.CoreV1Api(api)
             for name in names:
                 wait_for(
@@ -90,5 +91,11 @@ class DevCluster:
                     what=f"node {name} Ready",
                 )
         return names
+
+    def delete_nodes(self, names: Sequence[str]) -> None:
+        with self.api_client() as api:
+            core = client.CoreV1Api(api)
+            for name in names:
+                core.delete_node(name)
 
     wait_for = staticmethod(wait_for)

@@ -29,6 +29,7 @@ def node_manifest(
     cpu: str = "16",
     memory: str = "64Gi",
     pods: int = 110,
+    taints: Sequence[Mapping[str, str]] = (),
 ) -> dict[str, Any]:
     """A Node object that kwok will manage.
 
@@ -52,7 +53,7 @@ def node_manifest(
             },
         },
         # No kwok taint: ordinary workloads (and the operator's own chart) schedule here as-is.
-        "spec": {},
+        "spec": {"taints": [dict(t) for t in taints]} if taints else {},
         "status": {"capacity": resources, "allocatable": resources},
     }
 
@@ -65,6 +66,7 @@ def create_nodes(
     labels: Mapping[str, str] | None = None,
     cpu: str = "16",
     memory: str = "64Gi",
+    taints: Sequence[Mapping[str, str]] = (),
 ) -> list[str]:
     """Create ``count`` kwok nodes spread round-robin over ``zones``; returns their names."""
     core = client.CoreV1Api(api)
@@ -73,7 +75,7 @@ def create_nodes(
         name = f"{prefix}-{index}"
         zone_labels = {ZONE_LABEL: zones[index % len(zones)]} if zones else {}
         # The client serializes plain dicts as they are; the manifest builder stays pure.
-        manifest = node_manifest(name, {**zone_labels, **(labels or {})}, cpu=cpu, memory=memory)
+        manifest = node_manifest(name, {**zone_labels, **(labels or {})}, cpu, memory, taints=taints)
         core.create_node(manifest)  # type: ignore[arg-type]
         names.append(name)
     return names
