@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="start etcd, the control plane, kwok, the feeder and Prometheus")
     up.add_argument("--name", default="default")
     up.add_argument("--trace-csv", type=Path, default=None, help="load trace to backfill and replay")
-    up.add_argument("--now-at", default=None, help="trace timestamp mapped onto now (ISO 8601)")
+    up.add_argument("--now-at", default=None, help="trace time mapped onto now (ISO 8601)")
     up.add_argument("--history-days", type=float, default=14.0, help="days of history to backfill (0: all)")
     up.add_argument("--acceleration", type=float, default=1.0, help="trace seconds per wall second")
     up.add_argument("--nodes", type=int, default=0, help="kwok nodes to create after start-up")

@@ -63,7 +63,10 @@ class ProcessTable:
             while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
             _signal_group(pid, signal.SIGKILL)
-            _reap(pid)
+            # Wait for the kill to land so our own children are reaped, not left as zombies.
+            deadline = time.monotonic() + 5
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
         path.unlink(missing_ok=True)
 
     def stop_all(self, order: Sequence[str] = ()) -> None:

@@ -104,7 +104,14 @@ class Replay:
                 yield sample.at + self.shift, sample.value
 
     def trace_time(self, wall: datetime) -> datetime:
-        """The trace instant replayed at wall-clock time ``wall`` (wrapping past the end)."""
+        """The trace instant replayed at wall-clock time ``wall`` (wrapping past the end).
+
+        >>> day = datetime(2020, 1, 1, tzinfo=UTC)
+        >>> t = Trace(tuple(Sample(day + timedelta(minutes=m), float(m)) for m in range(10)))
+        >>> r = Replay(t, now_at=day + timedelta(minutes=5), anchor=day.replace(year=2030), acceleration=60)
+        >>> r.trace_time(r.anchor + timedelta(seconds=2)).minute, r.value_at(r.anchor + timedelta(seconds=7))
+        (7, 2.0)
+        """
         elapsed = (wall - self.anchor) * self.acceleration
         at = self.now_at + elapsed
         period = self.trace.end - self.trace.start + timedelta(minutes=1)
@@ -117,8 +124,22 @@ class Replay:
         return self.trace.samples[self.trace.index_at(self.trace_time(wall))].value
 
 
+# In the NASA trace, traffic climbs from ~20 to ~90 requests/min between 10:30Z and 15:00Z on
+# 1995-08-30 (the US morning).  Putting "now" just before it gives the demo and the tests a
+# known surge to predict, with two quiet weeks of history behind it.
+NASA_MORNING_RAMP = datetime(1995, 8, 30, 10, 30, tzinfo=UTC)
+
+
 def default_now_at(trace: Trace) -> datetime:
-    """One day before the end of the trace: a long history and a day of live replay after it."""
+    """Just before the NASA morning ramp if the trace covers it, else one day before its end.
+
+    >>> jan = datetime(2020, 1, 1, tzinfo=UTC)
+    >>> t = Trace((Sample(jan, 1.0), Sample(jan + timedelta(days=2), 2.0)))
+    >>> default_now_at(t).isoformat()
+    '2020-01-02T00:01:00+00:00'
+    """
+    if trace.start < NASA_MORNING_RAMP < trace.end:
+        return NASA_MORNING_RAMP
     return trace.end - timedelta(days=1) + timedelta(minutes=1)
 
 
