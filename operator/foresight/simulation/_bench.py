@@ -22,7 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from foresight import forecasting
 from foresight.simulation._engine import ClusterConfig, Policy, Run, Workload, simulate
 from foresight.simulation._hpa import HpaConfig
 from foresight.simulation._metrics import run_metrics
@@ -71,7 +73,7 @@ class BenchConfig:
     eval_days: float | None = None
     sweep: bool = True
     hpa_targets: tuple[float, ...] = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-    quantiles: tuple[float, ...] = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
+    quantiles: tuple[float, ...] = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999)
     sweep_days: float | None = None
     seed: int = 0
 
@@ -88,6 +90,7 @@ class BenchResult:
     metrics: dict[str, dict[str, float]]
     frontier: dict[str, list[dict[str, float]]]
     summary: dict[str, Any]
+    model: str = ""
 
     def to_json(self) -> dict[str, Any]:
         def clean(value: Any) -> Any:
@@ -106,6 +109,7 @@ class BenchResult:
                 "column": self.trace.column,
                 "startup_seconds": self.config.startup_seconds,
                 "capacity_per_replica": self.capacity_per_replica,
+                "model": self.model,
                 "evaluated": {
                     "start": start.isoformat(),
                     "days": round(self.workload.days, 3),
@@ -202,6 +206,25 @@ def replica_hours_at(points: list[dict[str, float]], under_pct: float) -> float:
     return math.nan
 
 
+def resolve_model(name: str) -> tuple[forecasting.BaseForecaster, str]:
+    """The forecaster for ``name``; ``auto`` without a trained DeepAR falls back to the other candidates.
+
+    The fallback is reported (it is part of the result's ``model``), never silent.
+    """
+    model = forecasting.get(name)
+    if name != "auto":
+        return model, name
+    probe = forecasting.Series(np.sin(np.arange(200) / 10.0) + 2.0, pd.Timestamp("2000-01-03", tz="UTC"), 60)
+    try:
+        model.sample([probe], 2, n_samples=2)
+    except (RuntimeError, ImportError):
+        from foresight.forecasting import auto
+
+        candidates = [c for c in auto.DEFAULT_CANDIDATES if c != "deepar"]
+        return auto.Auto(candidates=candidates), f"auto ({', '.join(candidates)}; DeepAR not trained)"
+    return model, name
+
+
 def run_benchmark(
     trace: Trace, config: BenchConfig = BenchConfig(), progress: Progress | None = None
 ) -> BenchResult:
@@ -233,13 +256,16 @@ def run_benchmark(
     )
     span = len(workload) * tick
     banks: dict[str, ForecastBank] = {}
+    model_description = ""
     for family in ("holt-winters", "fft", "foresight"):
         if family not in config.policies:
             continue
         horizon = config.forecast_every_seconds + config.startup_seconds + config.control_interval_seconds
         if family == "fft":
             horizon = config.forecast_every_seconds + config.fft_window_seconds
-        model = config.model if family == "foresight" else family
+        model, description = resolve_model(config.model if family == "foresight" else family)
+        if family == "foresight":
+            model_description = description
         samples = config.n_samples if family == "foresight" else config.baseline_samples
 
         def report(done: int, total: int, family: str = family) -> None:
@@ -247,8 +273,8 @@ def run_benchmark(
                 progress(f"forecast {family}", done, total)
 
         banks[family] = build_forecast_bank(
-            trace, first, span, model, config.forecast_every_seconds, horizon, samples,
-            seed=config.seed, progress=report,
+            trace, first, span, description, config.forecast_every_seconds, horizon, samples,
+            seed=config.seed, forecaster=model, progress=report,
         )  # fmt: skip
 
     def replay(policy: Policy, load: Workload) -> Run:
@@ -273,7 +299,7 @@ def run_benchmark(
     if config.sweep:
         frontier = _sweep(config, banks, workload, replay, capacity, progress)
     summary = _summary(config, metrics, frontier)
-    return BenchResult(trace, config, capacity, workload, runs, metrics, frontier, summary)
+    return BenchResult(trace, config, capacity, workload, runs, metrics, frontier, summary, model_description)
 
 
 def _sweep(

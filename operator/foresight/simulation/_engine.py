@@ -76,10 +76,13 @@ class Run:
 class Controller(Protocol):
     """A policy's state during one run."""
 
-    hpa: HpaConfig | None
-    """The reactive HPA under the floor; ``None``: :meth:`floor` sets the replicas directly."""
-    interval_ticks: int | None
-    """How often :meth:`floor` is asked; ``None``: every control interval."""
+    @property
+    def hpa(self) -> HpaConfig | None:
+        """The reactive HPA under the floor; ``None``: :meth:`floor` sets the replicas directly."""
+
+    @property
+    def interval_ticks(self) -> int | None:
+        """How often :meth:`floor` is asked; ``None``: every control interval."""
 
     def floor(self, tick: int, current_floor: int, replicas: int, ready: int, load: float) -> int: ...
 
@@ -89,7 +92,8 @@ class Controller(Protocol):
 class Policy(Protocol):
     """A scaling policy: a name and a fresh controller per run."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def controller(self, workload: Workload, cluster: ClusterConfig) -> Controller: ...
 

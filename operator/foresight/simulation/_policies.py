@@ -76,7 +76,7 @@ def build_forecast_bank(
     context_seconds: int = 7 * 86400,
     seed: int = 0,
     batch_size: int = 64,
-    forecaster: forecasting.Forecaster | None = None,
+    forecaster: forecasting.BaseForecaster | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ForecastBank:
     """Forecast every ``every_seconds`` over ``span_seconds`` from trace point ``first_index`` on.

@@ -1,0 +1,224 @@
+"""``foresight bench`` and ``foresight bench-report``: replay load traces under every scaling policy.
+
+HPA, Holt-Winters, FFT, Foresight and an oracle; no cluster needed.
+
+``bench`` scores one trace (rich table, ``--json``, ``--plot``); ``bench_report`` runs every shared trace and
+writes ``docs/benchmark.md`` with its figures. The protocol is in :mod:`foresight.simulation._bench`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from foresight import simulation
+from foresight.api.v1alpha1 import parse_duration
+
+__all__ = ["bench", "bench_report"]
+
+console = Console(stderr=True)
+
+SHARED_LOAD = Path("../shared/datasets/load")
+DOC_TRACES = (
+    "nasa_http_1995_requests_per_minute.csv",
+    "alibaba2018_cluster_mean_10s.csv.gz",
+    "alibaba2018_cluster_mean_30s.csv",
+    "alibaba2018_cluster_mean_300s.csv",
+    "azure_v2_cluster_sum_300s.csv",
+    "google2019_cluster_mean_300s.csv",
+    "azure_v1_vms/microsoft_avg_100_cpu_pct_5min.csv.gz",
+    "azure_v1_vms/microsoft_max_100_cpu_pct_5min.csv.gz",
+    "azure_v1_vms/periodic_avg_78_cpu_pct_5min.csv.gz",
+    "azure_v1_vms/periodic_max_78_cpu_pct_5min.csv.gz",
+)
+
+
+def _seconds(text: str) -> int:
+    return int(parse_duration(text).total_seconds())
+
+
+def _config(
+    capacity_per_replica: float | None,
+    peak_replicas: int,
+    startup: str,
+    policies: str,
+    model: str,
+    quantile: float,
+    hpa_target: float,
+    forecast_every: str,
+    eval_days: float | None,
+    sweep: bool,
+    sweep_days: float | None,
+) -> simulation.BenchConfig:
+    names = tuple(p.strip() for p in policies.split(",") if p.strip())
+    unknown = sorted(set(names) - set(simulation.POLICIES))
+    if unknown:
+        raise typer.BadParameter(f"unknown policies {unknown}; known: {', '.join(simulation.POLICIES)}")
+    return simulation.BenchConfig(
+        capacity_per_replica=capacity_per_replica,
+        peak_replicas=peak_replicas,
+        startup_seconds=_seconds(startup),
+        policies=names,
+        model=model,
+        quantile=quantile,
+        hpa_target=hpa_target,
+        forecast_every_seconds=_seconds(forecast_every),
+        eval_days=eval_days,
+        sweep=sweep,
+        sweep_days=sweep_days,
+    )
+
+
+def _table(result: simulation.BenchResult) -> Table:
+    table = Table(
+        title=f"{result.trace.name} ({result.trace.column}), start-up {result.config.startup_seconds} s"
+    )
+    columns = [
+        ("under_provisioned_pct", "under-prov. %", 3),
+        ("unserved_fraction", "unserved", 5),
+        ("replica_hours", "replica-h", 1),
+        ("over_provisioning_vs_oracle_pct", "vs oracle %", 1),
+        ("scaling_actions_per_day", "actions/day", 1),
+        ("surges_provisioned_pct", "surges ready %", 0),
+        ("latency_p99_ms_high_traffic", "p99 ms (high)", 0),
+    ]
+    table.add_column("policy")
+    for _, title, _ in columns:
+        table.add_column(title, justify="right")
+    for name, values in result.metrics.items():
+        table.add_row(name, *(f"{values.get(key, float('nan')):,.{d}f}" for key, _, d in columns))
+    return table
+
+
+def _run(trace: Path, time_column: str, value_column: str | None, config: simulation.BenchConfig) -> Any:
+    loaded = simulation.read_trace(trace, time_column, value_column)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=console, transient=True,
+    ) as bar:  # fmt: skip
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        return simulation.run_benchmark(loaded, config, progress)
+
+
+def bench(
+    trace: Annotated[
+        Path, typer.Argument(help="CSV load trace (optionally .gz).", exists=True, dir_okay=False)
+    ],
+    time_column: Annotated[str, typer.Option(help="Timestamp column (ISO-8601, UTC).")] = "timestamp",
+    value_column: Annotated[
+        str | None, typer.Option(help="Load column; default: 'value', else the first CPU column.")
+    ] = None,
+    capacity_per_replica: Annotated[
+        float | None,
+        typer.Option(help="Load one ready replica serves; default: trace max / --peak-replicas."),
+    ] = None,
+    peak_replicas: Annotated[int, typer.Option(help="Replicas the busiest moment needs.")] = 20,
+    startup: Annotated[str, typer.Option(help="Pod start-up time (request to ready).")] = "3m",
+    policies: Annotated[str, typer.Option(help="Comma-separated policies.")] = ",".join(simulation.POLICIES),
+    model: Annotated[str, typer.Option(help="Foresight's forecaster (registry name).")] = "auto",
+    quantile: Annotated[float, typer.Option(help="Foresight's forecast quantile.")] = 0.9,
+    hpa_target: Annotated[float, typer.Option(help="HPA target utilization (of capacity).")] = 0.7,
+    forecast_every: Annotated[str, typer.Option(help="Forecast this often (decisions every minute).")] = "5m",
+    eval_days: Annotated[
+        float | None, typer.Option(help="Score only this many days after the warm-up.")
+    ] = None,
+    sweep: Annotated[bool, typer.Option(help="Sweep the frontier (target utilization, quantile).")] = True,
+    sweep_days: Annotated[
+        float | None, typer.Option(help="Sweep on the first N evaluated days only.")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a PNG: demand vs capacity, and the frontier.")
+    ] = None,
+    window: Annotated[
+        str | None, typer.Option(help="Plot window: START/END (ISO) or a duration around the sharpest rise.")
+    ] = None,
+) -> None:
+    """Replay a load trace under HPA, Holt-Winters, FFT, Foresight and an oracle; score cost and violation."""
+    config = _config(
+        capacity_per_replica, peak_replicas, startup, policies, model, quantile, hpa_target, forecast_every,
+        eval_days, sweep, sweep_days,
+    )  # fmt: skip
+    result = _run(trace, time_column, value_column, config)
+    Console().print(_table(result))
+    summary = result.summary
+    if "foresight" in result.metrics and "hpa" in result.frontier:
+        console.print(
+            f"Foresight vs HPA at equal replica-hours: under-provisioned ratio "
+            f"{summary['under_provisioned_ratio_vs_hpa']:.3f}, gap closed {summary['gap_closed']:.1%}; "
+            f"replica-hours vs oracle {summary['replica_hours_vs_oracle']:.3f}"
+        )
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    if plot is not None:
+        from foresight.simulation import _report
+
+        _report.save_plot(result, plot, window)
+
+
+def _report_one(
+    path: Path, config: simulation.BenchConfig, images: Path, doc_dir: Path
+) -> tuple[str, str, dict]:
+    from foresight.simulation import _report
+
+    started = time.monotonic()
+    result = simulation.run_benchmark(simulation.read_trace(path), config)
+    image = images / f"bench-{result.trace.name}.png"
+    _report.save_plot(result, image)
+    seconds = time.monotonic() - started
+    relative = image.relative_to(doc_dir) if image.is_relative_to(doc_dir) else image
+    return result.trace.name, _report.markdown_section(result, str(relative), seconds), result.to_json()
+
+
+def bench_report(
+    datasets: Annotated[Path, typer.Option(help="Folder of the shared load traces.")] = SHARED_LOAD,
+    report: Annotated[Path, typer.Option(help="Markdown page to write.")] = Path("docs/benchmark.md"),
+    images: Annotated[Path, typer.Option(help="Folder for the figures.")] = Path("docs/img"),
+    json_dir: Annotated[Path | None, typer.Option(help="Also write one JSON per trace here.")] = None,
+    model: Annotated[str, typer.Option(help="Foresight's forecaster.")] = "auto",
+    eval_days: Annotated[float | None, typer.Option(help="Days scored per trace after the warm-up.")] = 14.0,
+    sweep_days: Annotated[float | None, typer.Option(help="Days of each trace the frontier sweeps.")] = None,
+    jobs: Annotated[int, typer.Option(help="Traces replayed in parallel (processes).")] = 1,
+) -> None:
+    """Benchmark every shared load trace and write docs/benchmark.md with its figures."""
+    from foresight.simulation import _report
+
+    config = simulation.BenchConfig(model=model, eval_days=eval_days, sweep_days=sweep_days)
+    paths = [datasets / name for name in DOC_TRACES if (datasets / name).exists()]
+    if not paths:
+        raise typer.BadParameter(f"no traces under {datasets}")
+    started = time.monotonic()
+    doc_dir = report.parent
+    sections: dict[str, str] = {}
+    results: list[dict] = []
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(_report_one, path, config, images, doc_dir) for path in paths]
+        for future in futures:
+            name, section, data = future.result()
+            sections[name] = section
+            results.append(data)
+            console.print(f"[green]done[/] {name}")
+            if json_dir is not None:
+                json_dir.mkdir(parents=True, exist_ok=True)
+                (json_dir / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
+    elapsed = time.monotonic() - started
+    report.parent.mkdir(parents=True, exist_ok=True)
+    discussion = report.with_name(report.stem + "-discussion.md")
+    notes = discussion.read_text() if discussion.exists() else ""
+    report.write_text(_report.page(results, list(sections.values()), config, elapsed, jobs, notes))
+    console.print(f"wrote {report} in {elapsed:.0f} s")
