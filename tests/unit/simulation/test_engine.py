@@ -16,6 +16,7 @@ from foresight.simulation import (
     HpaConfig,
     HpaPolicy,
     OraclePolicy,
+    Policy,
     Trace,
     Workload,
     build_forecast_bank,
@@ -106,7 +107,9 @@ class _Spy(forecasting.BaseForecaster):
 
     name = "spy"
 
-    def _sample_batch(self, series, horizon_steps, n_samples, seed):  # type: ignore[no-untyped-def]
+    def _sample_batch(
+        self, series: list[forecasting.Series], horizon_steps: int, n_samples: int, seed: int
+    ) -> np.ndarray:
         last = np.array([s.values[np.isfinite(s.values)][-1] for s in series])
         return np.broadcast_to(last[:, None, None], (len(series), n_samples, horizon_steps)).copy()
 
@@ -125,13 +128,13 @@ def test_no_policy_sees_the_future(family: str) -> None:
         trace = Trace("t", vals, START, 60)
         load = Workload(demand_on_grid(trace, 15, 200, 599), trace.time_of(200), 15)
         bank = build_forecast_bank(trace, 200, 400 * 60, "spy", 300, 600, 8, forecaster=_Spy())
-        policy = {
+        policies: dict[str, Policy] = {
             "foresight": ForesightPolicy(bank),
             "holt-winters": ForecastMetricPolicy("holt-winters", bank, (180.0, 240.0)),
             "fft": ForecastMetricPolicy("fft", bank, (0.0, 3600.0)),
             "hpa": HpaPolicy(),
-        }[family]
-        return simulate(policy, load, cluster, initial_replicas=5).replicas
+        }
+        return simulate(policies[family], load, cluster, initial_replicas=5).replicas
 
     # Ticks up to trace point cut - 1 have the same load (later ones interpolate towards point cut);
     # every decision there may only use what was known then.
