@@ -88,18 +88,18 @@ def test_hpa_controller_scales_up_when_min_replicas_is_raised(
     }
     autoscaling.create_namespaced_horizontal_pod_autoscaler(namespace, hpa)  # type: ignore[arg-type]
     wait_for(lambda: len(running_pods(core, namespace, "web")) == 1, 60, what="1 Running pod")
-    # The controller has seen the HPA once it writes status (without a metrics API it cannot
-    # compute utilization, but below minReplicas it scales without metrics).
-    wait_for(
-        lambda: (
-            autoscaling.read_namespaced_horizontal_pod_autoscaler(
-                namespace=namespace, name="web"
-            ).status.conditions
-        ),
-        60,
-        what="HPA status written by the controller",
-    )
 
+    # There is no metrics API: the controller reports that it cannot compute utilization...
+    def scaling_active_reason() -> str | None:
+        hpa_status = autoscaling.read_namespaced_horizontal_pod_autoscaler(
+            namespace=namespace, name="web"
+        ).status
+        conditions = hpa_status.conditions or []
+        return next((c.reason for c in conditions if c.type == "ScalingActive" and c.status == "False"), None)
+
+    assert wait_for(scaling_active_reason, 60, what="HPA status written") == "FailedGetResourceMetric"
+
+    # ...yet below minReplicas it scales without consulting any metric.
     autoscaling.patch_namespaced_horizontal_pod_autoscaler("web", namespace, {"spec": {"minReplicas": 4}})
 
     wait_for(lambda: apps.read_namespaced_deployment("web", namespace).spec.replicas == 4, 60, what="spec 4")
