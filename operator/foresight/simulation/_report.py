@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -217,7 +218,7 @@ not this file. -->
 
 Every shared load trace (`../shared/datasets/load/`, see its README for sources) is replayed under five
 policies with a pod start-up time of {config.startup_seconds} s. Regenerate with `make bench`
-(`foresight bench-report --jobs {jobs}`: {elapsed_seconds / 60:.0f} min here); one trace:
+(`foresight bench-report --jobs {jobs}`: {elapsed_seconds / 60:.0f} min on {os.cpu_count()} cores); one trace:
 `foresight bench TRACE --json out.json --plot out.png`.
 
 ## Protocol
