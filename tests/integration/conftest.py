@@ -3,6 +3,10 @@
 If ``hack/cluster up`` already started the cluster, the tests use it and leave it running;
 otherwise the session starts one (building the binaries the first time) and stops it at the
 end.  ``FORESIGHT_KEEP_CLUSTER=1`` keeps a cluster the session started, for debugging.
+
+Prometheus holds the NASA trace up to "now", and "now" is trace time 1995-08-30T10:30Z, just
+before that day's morning ramp (``foresight.devcluster.trace.NASA_MORNING_RAMP``); the feeder
+replays the trace from there at real speed.
 """
 
 from __future__ import annotations
