@@ -29,6 +29,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Build the binaries (tens of minutes on a fresh machine) before any test starts, so the
+    # build does not count against the first test's time-out; a no-op once they are cached.
+    if any("tests/integration/" in str(item.path) for item in session.items):
+        cluster.ensure_tools()
+
+
 @pytest.fixture(scope="session")
 def devcluster() -> Iterator[DevCluster]:
     """The running local cluster (started for this session unless one is already up)."""
