@@ -150,7 +150,7 @@ def train(
         }
     )
     model.save(out)
-    n_params = sum(p.numel() for p in model.module.parameters())
+    n_params = sum(p.numel() for p in model.network.parameters())
     render_card(out, command)
     console.print(f"wrote {out} ({n_params} parameters) in {seconds:.0f} s")
     typer.echo(json.dumps(model.training_info, indent=2))

@@ -98,7 +98,7 @@ def read_trace(
     name = pathlib.Path(path).name
     out = []
     for c in chosen:
-        values = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
+        values = np.array(pd.to_numeric(frame[c], errors="coerce"), dtype=float)  # writable copy
         values[invalid] = np.nan
         # Several rows in one slot (irregular scrapes) are averaged; empty slots stay NaN.
         grid = pd.Series(values).groupby(slot).mean().reindex(range(n)).to_numpy()

@@ -36,14 +36,19 @@ import numpy as np
 import torch
 
 from foresight.forecasting._protocol import BaseForecaster
-from foresight.forecasting._residuals import DAY_SECONDS, WEEK_SECONDS
+from foresight.forecasting._residuals import DAY_SECONDS
 from foresight.forecasting._series import Series, interpolate_gaps
 
 __all__ = ["DEFAULT_ARTIFACT", "DeepAR", "DeepARConfig"]
 
 # models/deepar-v1 at the repository root (the package is installed from operator/).
 DEFAULT_ARTIFACT = pathlib.Path(__file__).resolve().parents[3] / "models" / "deepar-v1"
-N_DYNAMIC = 8  # sin/cos minute-of-day, sin/cos day-of-week, day lag + flag, week lag + flag
+# sin/cos minute-of-day, sin/cos day-of-week, then (value, availability) for: one day ago,
+# the mean of the same time of day over the last 7 days, one week ago. Seasonal values are
+# averaged over +-15 minutes so a noisy single reading (request counts) does not dominate.
+N_DYNAMIC = 10
+SMOOTH_SECONDS = 900
+PROFILE_DAYS = 7
 ROWS_PER_CHUNK = 16_384  # [series x samples] rows per horizon loop: keeps gates in cache
 
 
@@ -143,6 +148,7 @@ def _scale_of(values: np.ndarray, observed: np.ndarray, context_length: int) -> 
 
 def _window_inputs(
     filled: np.ndarray,
+    csum: np.ndarray,
     observed: np.ndarray,
     first_available: int,
     end: int,
@@ -154,8 +160,9 @@ def _window_inputs(
     """Inputs for a forecast made at index ``end`` (exclusive) of one series.
 
     Only indices in ``[first_available, end)`` are treated as history; anything earlier is
-    padding (zero, unobserved) and any later index is never read, which is what makes the
-    model leak-free: the future enters only through timestamps.
+    padding (zero, unobserved) and any later index is never read (seasonal averages are cut
+    at ``end`` too), which is what makes the model leak-free: the future enters only through
+    timestamps. ``csum`` is ``cumsum(filled)`` with a leading zero.
     """
     past_len = cfg.past_length
     idx = np.arange(end - past_len, end + horizon)
@@ -167,17 +174,90 @@ def _window_inputs(
 
     feats = np.zeros((idx.size, N_DYNAMIC))
     feats[:, :4] = time_features(t0 + idx * step_seconds)
-    for k, period in enumerate((DAY_SECONDS, WEEK_SECONDS)):
-        lag = max(1, round(period / step_seconds))
-        src = idx - lag
-        ok = (src >= first_available) & (src < end)
-        feats[:, 4 + 2 * k] = np.where(ok, filled[np.clip(src, 0, max(end - 1, 0))], 0.0) / scale
-        feats[:, 5 + 2 * k] = ok
+    day = max(1, round(DAY_SECONDS / step_seconds))
+    half = max(0, round(SMOOTH_SECONDS / step_seconds))
+
+    # Row k - 1: the +-15 min mean of the readings k days before each step (k = 1..7).
+    src = idx[None, :] - day * np.arange(1, PROFILE_DAYS + 1)[:, None]
+    lo = np.clip(src - half, first_available, end)
+    hi = np.clip(src + half + 1, first_available, end)
+    ok = (src >= first_available) & (src < end)
+    means = np.where(ok, (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1), 0.0) / scale
+    count = ok.sum(axis=0)
+    feats[:, 4], feats[:, 5] = means[0], ok[0]
+    feats[:, 6] = means.sum(axis=0) / np.maximum(count, 1)
+    feats[:, 7] = count / PROFILE_DAYS
+    feats[:, 8], feats[:, 9] = means[PROFILE_DAYS - 1], ok[PROFILE_DAYS - 1]
     return values[:past_len] / scale, obs[:past_len], feats, scale
+
+
+def _prepare(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    filled, observed = interpolate_gaps(values)
+    return filled, np.concatenate(([0.0], np.cumsum(filled))), observed
 
 
 def _static_real(step_seconds: int) -> float:
     return math.log(step_seconds / 60.0) / 3.0
+
+
+# -- plain-torch network --------------------------------------------------------------------------
+
+
+class _Network(torch.nn.Module):
+    """The inference half of gluonts' ``DeepARModel`` in plain torch, with the same state-dict keys.
+
+    Loading an artifact and sampling never imports gluonts (its import alone costs seconds and
+    ~100 MB); training uses the gluonts module and copies its weights here. The input layout
+    is gluonts': ``[lags, embedding, static reals, log(scale) = 0, dynamic features]``.
+    """
+
+    def __init__(self, cfg: DeepARConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        n_in = len(cfg.lags_seq) + 1 + 1 + 1 + N_DYNAMIC
+        self.rnn = torch.nn.LSTM(
+            n_in, cfg.hidden_size, cfg.num_layers, batch_first=True, dropout=cfg.dropout_rate
+        )
+        self.embedder = torch.nn.Module()
+        self.embedder._embedders = torch.nn.ModuleList([torch.nn.Embedding(1, 1)])
+        self.param_proj = torch.nn.Module()
+        # Student-t: df, loc, scale (gluonts StudentTOutput.args_dim order).
+        self.param_proj.proj = torch.nn.ModuleList([torch.nn.Linear(cfg.hidden_size, 1) for _ in range(3)])
+
+    def distribution_args(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """gluonts ``StudentTOutput.domain_map`` of the projections of ``x``."""
+        df, loc, scale = (p(x).squeeze(-1) for p in self.param_proj.proj)
+        eps = torch.finfo(scale.dtype).eps
+        return 2.0 + torch.nn.functional.softplus(df), loc, torch.nn.functional.softplus(scale).clamp_min(eps)
+
+    def unroll(
+        self, w: _Window
+    ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Run the LSTM over the context: args for future step 0, static features, state."""
+        cfg = self.cfg
+        b = w.past_target.shape[0]
+        ctx = cfg.context_length
+        past = torch.as_tensor(w.past_target, dtype=torch.float32)
+        lag_cols = [past[:, past.shape[1] - ctx + 1 - lag : past.shape[1] + 1 - lag] for lag in cfg.lags_seq]
+        lags = torch.stack(lag_cols, dim=-1)  # [B, ctx, n_lags]; position j predicts step j + 1
+        time_feat = torch.cat(
+            (
+                torch.as_tensor(w.past_features[:, -(ctx - 1) :], dtype=torch.float32),
+                torch.as_tensor(w.future_features[:, :1], dtype=torch.float32),
+            ),
+            dim=1,
+        )
+        static = torch.cat(
+            (
+                self.embedder._embedders[0].weight.expand(b, 1),
+                torch.as_tensor(w.static_real, dtype=torch.float32),
+                torch.zeros(b, 1),  # log(scale): gluonts' scaler is off, we scale outside
+            ),
+            dim=-1,
+        )
+        x = torch.cat((lags, static[:, None, :].expand(-1, ctx, -1), time_feat), dim=-1)
+        out, state = self.rnn(x)
+        return self.distribution_args(out[:, -1]), static, state
 
 
 # -- the forecaster -----------------------------------------------------------------------------
@@ -197,8 +277,8 @@ class DeepAR(BaseForecaster):
         self.cfg = dataclasses.replace(cfg, **overrides)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.cfg.seed)  # reproducible initial weights, global RNG untouched
-            self.module = _build_module(self.cfg)
-        self.module.eval()
+            self.network = _Network(self.cfg)
+        self.network.eval()
         self.trained = False
         self.training_info: dict[str, Any] = {}
 
@@ -218,7 +298,7 @@ class DeepAR(BaseForecaster):
         return {"config": self.cfg.to_json()}
 
     def _save_files(self, directory: pathlib.Path) -> None:
-        torch.save(self.module.state_dict(), directory / "model.pt")
+        torch.save(self.network.state_dict(), directory / "model.pt")
         if self.training_info:
             (directory / "training.json").write_text(json.dumps(self.training_info, indent=2) + "\n")
 
@@ -226,7 +306,7 @@ class DeepAR(BaseForecaster):
     def from_artifact(cls, directory: pathlib.Path, config: dict[str, Any]) -> DeepAR:
         model = cls(config["config"])
         state = torch.load(directory / "model.pt", map_location="cpu", weights_only=True)
-        model.module.load_state_dict(state)
+        model.network.load_state_dict(state)
         model.trained = True
         info = directory / "training.json"
         if info.exists():
@@ -238,9 +318,13 @@ class DeepAR(BaseForecaster):
         cfg = self.cfg
         rows = []
         for s in series:
-            filled, observed = interpolate_gaps(s.clean())
-            t0 = int(s.start.value // 1_000_000_000)
-            rows.append(_window_inputs(filled, observed, 0, len(filled), horizon, s.step_seconds, t0, cfg))
+            # Only the last week (+ a margin) feeds any input: no O(history) work beyond that.
+            values = s.clean()[-(self._history_needed(s.step_seconds)) :]
+            filled, csum, observed = _prepare(values)
+            t0 = int(s.start.value // 1_000_000_000) + (len(s) - len(values)) * s.step_seconds
+            rows.append(
+                _window_inputs(filled, csum, observed, 0, len(filled), horizon, s.step_seconds, t0, cfg)
+            )
         past_len = cfg.past_length
         feats = np.stack([r[2] for r in rows])
         return _Window(
@@ -263,41 +347,44 @@ class DeepAR(BaseForecaster):
             scaled = self._sample_scaled(window, horizon_steps, n_samples, generator)
         return scaled.numpy().astype(np.float64) * window.scale[:, None, None]
 
-    def _unroll_context(self, w: _Window) -> tuple[Any, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        m = self.module
-        b = w.past_target.shape[0]
-        params, _, _, static_feat, state = m.unroll_lagged_rnn(
-            torch.zeros(b, 1, dtype=torch.long),
-            torch.as_tensor(w.static_real, dtype=torch.float32),
-            torch.as_tensor(w.past_features, dtype=torch.float32),
-            torch.as_tensor(w.past_target, dtype=torch.float32),
-            torch.as_tensor(w.past_observed, dtype=torch.float32),
-            torch.as_tensor(w.future_features[:, :1], dtype=torch.float32),
-        )
-        return params, static_feat, state
+    def _history_needed(self, step_seconds: int) -> int:
+        day = max(1, round(DAY_SECONDS / step_seconds))
+        half = max(0, round(SMOOTH_SECONDS / step_seconds))
+        return max(self.cfg.past_length, PROFILE_DAYS * day + self.cfg.past_length + half + 1)
 
     def _sample_scaled(
         self, w: _Window, horizon: int, n_samples: int, generator: torch.Generator
     ) -> torch.Tensor:
         """Ancestral sampling ``[B, S, H]`` in scaled units (see the module docstring)."""
-        m = self.module
+        m = self.network
         cfg = self.cfg
         b = w.past_target.shape[0]
-        params, static_feat, (h0, c0) = self._unroll_context(w)
+        params, static_feat, (h0, c0) = m.unroll(w)
         n_lags = len(cfg.lags_seq)
         max_lag = max(cfg.lags_seq)
         lag_idx = torch.tensor([max_lag - lag for lag in cfg.lags_seq])  # positions in the buffer
         layers = cfg.num_layers
-        w_ih = [getattr(m.rnn, f"weight_ih_l{k}") for k in range(layers)]
-        w_hh = [getattr(m.rnn, f"weight_hh_l{k}") for k in range(layers)]
-        bias = [getattr(m.rnn, f"bias_ih_l{k}") + getattr(m.rnn, f"bias_hh_l{k}") for k in range(layers)]
+        hidden = cfg.hidden_size
+        # tanh(g) = 2 * sigmoid(2g) - 1: doubling the cell-input rows lets one sigmoid call cover
+        # all four gates (fewer passes over [rows, 4 * hidden], which bound the cost here).
+        gate_scale = torch.ones(4 * hidden, 1)
+        gate_scale[2 * hidden : 3 * hidden] = 2.0
+        w_ih = [getattr(m.rnn, f"weight_ih_l{k}") * gate_scale for k in range(layers)]
+        w_hh = [(getattr(m.rnn, f"weight_hh_l{k}") * gate_scale).T.contiguous() for k in range(layers)]
+        bias = [
+            (getattr(m.rnn, f"bias_ih_l{k}") + getattr(m.rnn, f"bias_hh_l{k}")) * gate_scale[:, 0]
+            for k in range(layers)
+        ]
+        w_ih_t = [w.T.contiguous() for w in w_ih]
+        proj_w = torch.cat([p.weight for p in m.param_proj.proj]).T.contiguous()  # [hidden, 3]
+        proj_b = torch.cat([p.bias for p in m.param_proj.proj])
         # Layer-0 input projection of everything that does not depend on the sample:
         # static features and time/season features per series and future step.
         future = torch.as_tensor(w.future_features, dtype=torch.float32)  # [B, H, F]
         feats = torch.cat((static_feat[:, None, :].expand(-1, horizon, -1), future), dim=-1)
         feat_gates = feats @ w_ih[0][:, n_lags:].T + bias[0]  # [B, H, 4*hidden]
         w_lag = w_ih[0][:, :n_lags].T.contiguous()
-        first = [p[:, -1] for p in params]  # distribution args for future step 0: [B]
+        first = list(params)  # distribution args for future step 0: [B] each
         past = torch.as_tensor(w.past_target[:, -max_lag:], dtype=torch.float32)  # [B, max_lag]
 
         out = torch.empty(b, n_samples, horizon)
@@ -327,13 +414,16 @@ class DeepAR(BaseForecaster):
                         gates = (lags @ w_lag).view(n, n_samples, -1) + fg[:, k + 1, None, :]
                         gates = gates.view(rows, -1)
                     else:
-                        gates = torch.addmm(bias[layer], x, w_ih[layer].T)
-                    gates = gates.addmm_(hs[layer], w_hh[layer].T)
+                        gates = torch.addmm(bias[layer], x, w_ih_t[layer])
+                    gates = gates.addmm_(hs[layer], w_hh[layer]).sigmoid_()
                     i, f, g, o = gates.chunk(4, dim=1)
-                    cs[layer] = torch.sigmoid(f) * cs[layer] + torch.sigmoid(i) * torch.tanh(g)
-                    hs[layer] = torch.sigmoid(o) * torch.tanh(cs[layer])
+                    cs[layer] = torch.addcmul(f * cs[layer], i, g.mul(2.0).sub_(1.0))
+                    hs[layer] = o * torch.tanh(cs[layer])
                     x = hs[layer]
-                df, loc, sc = m.param_proj(x)
+                raw = torch.addmm(proj_b, x, proj_w)
+                df = 2.0 + torch.nn.functional.softplus(raw[:, 0])
+                loc = raw[:, 1]
+                sc = torch.nn.functional.softplus(raw[:, 2]).clamp_min(torch.finfo(raw.dtype).eps)
             out[lo:hi] = buf[:, max_lag:].view(n, n_samples, horizon)
         return out
 
@@ -360,15 +450,16 @@ class DeepAR(BaseForecaster):
         shares = np.ones(len(series)) if weights is None else np.asarray(weights, dtype=float)
         prepared, kept = [], []
         for share, s in zip(shares, series, strict=True):
-            filled, observed = interpolate_gaps(s.clean())
+            filled, csum, observed = _prepare(s.clean())
             if observed.sum() >= 2 * cfg.train_prediction_length:
-                prepared.append((filled, observed, s))
+                prepared.append((filled, csum, observed, s))
                 kept.append(share)
         if not prepared:
             raise ValueError("no series long enough to train on")
         probs = np.asarray(kept)
         probs = probs / probs.sum()
-        module = self.module
+        module = _build_module(cfg)
+        module.load_state_dict(self.network.state_dict())
         module.train()
         optimizer = torch.optim.Adam(module.parameters(), lr=cfg.learning_rate)
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -398,6 +489,7 @@ class DeepAR(BaseForecaster):
             if progress is not None:
                 progress(step, losses[-1])
         module.eval()
+        self.network.load_state_dict(module.state_dict())
         self.trained = True
         self.training_info = {
             "steps": cfg.max_steps,
@@ -409,7 +501,7 @@ class DeepAR(BaseForecaster):
 
     def _training_batch(
         self,
-        prepared: list[tuple[np.ndarray, np.ndarray, Series]],
+        prepared: list[tuple[np.ndarray, np.ndarray, np.ndarray, Series]],
         probs: np.ndarray,
         rng: np.random.Generator,
     ) -> _Window:
@@ -418,7 +510,7 @@ class DeepAR(BaseForecaster):
         picks = rng.choice(len(prepared), size=cfg.batch_size, p=probs)
         rows = []
         for j in picks:
-            filled, observed, s = prepared[j]
+            filled, csum, observed, s = prepared[j]
             n = len(filled)
             # Forecast origin: leave room for the prediction window; at least a few past points.
             end = int(rng.integers(min(8, n - p_len), n - p_len + 1))
@@ -428,7 +520,7 @@ class DeepAR(BaseForecaster):
                 first = max(0, end - int(rng.integers(8, cfg.past_length + 1)))
             t0 = int(s.start.value // 1_000_000_000)
             past, obs, feats, scale = _window_inputs(
-                filled, observed, first, end, p_len, s.step_seconds, t0, cfg
+                filled, csum, observed, first, end, p_len, s.step_seconds, t0, cfg
             )
             fut = filled[end : end + p_len] / scale
             fut_obs = observed[end : end + p_len]

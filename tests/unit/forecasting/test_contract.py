@@ -18,7 +18,9 @@ HORIZON = 6
 SAMPLES = 20
 
 
-@pytest.fixture(params=forecasting.names())
+# Module scope: one tiny fit per model for the whole contract (keeps the suite fast); the
+# leakage test reuses the same instance on purpose, so state kept across calls would show.
+@pytest.fixture(scope="module", params=forecasting.names())
 def model(request: pytest.FixtureRequest, azure: forecasting.Series) -> forecasting.BaseForecaster:
     m = tiny(request.param)
     m.fit([azure.head(600)])

@@ -27,7 +27,10 @@ def test_fast_sampler_matches_gluonts_unroll(
     window = model._batch(batch, horizon)
     with torch.inference_mode():
         path = model._sample_scaled(window, horizon, 1, torch.Generator())[:, 0]  # [B, H]
-        params, *_ = model.module.unroll_lagged_rnn(
+        gluonts_module = deepar._build_module(model.cfg)
+        gluonts_module.load_state_dict(model.network.state_dict())
+        gluonts_module.eval()
+        params, *_ = gluonts_module.unroll_lagged_rnn(
             torch.zeros(len(batch), 1, dtype=torch.long),
             torch.as_tensor(window.static_real, dtype=torch.float32),
             torch.as_tensor(window.past_features, dtype=torch.float32),
@@ -45,7 +48,8 @@ def test_short_history_uses_the_network(azure: forecasting.Series) -> None:
     model = tiny("deepar")
     model.fit([azure])
     paths = model.sample([azure.tail(4)], 6, 50, seed=0)
-    assert np.isfinite(paths).all() and (paths > 0).all()
+    assert paths.shape == (1, 50, 6) and np.isfinite(paths).all() and (paths >= 0).all()
+    assert paths.max() > 0
 
 
 def test_untrained_model_refuses_to_forecast(azure: forecasting.Series) -> None:
