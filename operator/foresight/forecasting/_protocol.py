@@ -67,11 +67,11 @@ class BaseForecaster:
         counts = np.array([s.observed_count for s in batch], dtype=int)
         rng = np.random.default_rng(seed)
         short = np.flatnonzero((counts > 0) & (counts < self.min_observed))
-        for i in short:
-            out[i] = short_history_paths(batch[i], horizon_steps, n_samples, rng)
+        for k in short:
+            out[k] = short_history_paths(batch[k], horizon_steps, n_samples, rng)
         full = np.flatnonzero(counts >= self.min_observed)
         if full.size:
-            out[full] = self._sample_batch([batch[i] for i in full], horizon_steps, n_samples, seed)
+            out[full] = self._sample_batch([batch[k] for k in full], horizon_steps, n_samples, seed)
         for i, s in enumerate(batch):
             if s.nonnegative:
                 np.maximum(out[i], 0.0, out=out[i])

@@ -165,10 +165,10 @@ class Auto(BaseForecaster):
             if self.calibrate:
                 median = np.median(paths, axis=1, keepdims=True)
                 paths = median + widen[members, c][:, None, None] * (paths - median)
-            for row, i in enumerate(members):
-                n = counts[i, c]
-                out[i, filled[i] : filled[i] + n] = paths[row, :n]
-                filled[i] += n
+            for row, j in enumerate(members):
+                n = int(counts[j, c])
+                out[j, filled[j] : filled[j] + n] = paths[row, :n]
+                filled[j] += n
         return out
 
 

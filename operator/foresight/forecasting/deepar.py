@@ -106,15 +106,15 @@ class DeepARConfig:
         return cls(**d)
 
 
-def _build_module(cfg: DeepARConfig) -> torch.nn.Module:
+def _build_module(cfg: DeepARConfig) -> Any:  # gluonts DeepARModel (imported lazily)
     from gluonts.torch.distributions import StudentTOutput
     from gluonts.torch.model.deepar.module import DeepARModel
 
     extra_df = cfg.min_df - 2.0
 
-    class _StudentTOutput(StudentTOutput):  # type: ignore[misc]
+    class _StudentTOutput(StudentTOutput):
         @classmethod
-        def domain_map(cls, df, loc, scale):  # type: ignore[no-untyped-def]
+        def domain_map(cls, df, loc, scale):
             df, loc, scale = super().domain_map(df, loc, scale)
             return df + extra_df, loc, scale
 
@@ -188,7 +188,7 @@ def _window_inputs(
     step_seconds: int,
     t0: int,
     cfg: DeepARConfig,
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Inputs for a forecast made at index ``end`` (exclusive) of one series.
 
     Only indices in ``[first_available, end)`` are treated as history; anything earlier is
@@ -235,6 +235,30 @@ def _static_real(step_seconds: int) -> float:
 # -- plain-torch network --------------------------------------------------------------------------
 
 
+class _Embedder(torch.nn.Module):
+    """gluonts ``FeatureEmbedder`` with one single-category feature (state key ``_embedders.0``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._embedders = torch.nn.ModuleList([torch.nn.Embedding(1, 1)])
+
+    def category_weight(self) -> torch.Tensor:
+        embedding = self._embedders[0]
+        assert isinstance(embedding, torch.nn.Embedding)
+        return embedding.weight
+
+
+class _ArgProj(torch.nn.Module):
+    """gluonts ``PtArgProj`` for Student-t: projections to df, loc, scale (state key ``proj.i``)."""
+
+    def __init__(self, hidden_size: int) -> None:
+        super().__init__()
+        self.proj = torch.nn.ModuleList([torch.nn.Linear(hidden_size, 1) for _ in range(3)])
+
+    def linears(self) -> list[torch.nn.Linear]:
+        return [p for p in self.proj if isinstance(p, torch.nn.Linear)]
+
+
 class _Network(torch.nn.Module):
     """The inference half of gluonts' ``DeepARModel`` in plain torch, with the same state-dict keys.
 
@@ -250,15 +274,12 @@ class _Network(torch.nn.Module):
         self.rnn = torch.nn.LSTM(
             n_in, cfg.hidden_size, cfg.num_layers, batch_first=True, dropout=cfg.dropout_rate
         )
-        self.embedder = torch.nn.Module()
-        self.embedder._embedders = torch.nn.ModuleList([torch.nn.Embedding(1, 1)])
-        self.param_proj = torch.nn.Module()
-        # Student-t: df, loc, scale (gluonts StudentTOutput.args_dim order).
-        self.param_proj.proj = torch.nn.ModuleList([torch.nn.Linear(cfg.hidden_size, 1) for _ in range(3)])
+        self.embedder = _Embedder()
+        self.param_proj = _ArgProj(cfg.hidden_size)
 
     def distribution_args(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """gluonts ``StudentTOutput.domain_map`` of the projections of ``x``."""
-        df, loc, scale = (p(x).squeeze(-1) for p in self.param_proj.proj)
+        df, loc, scale = (p(x).squeeze(-1) for p in self.param_proj.linears())
         eps = torch.finfo(scale.dtype).eps
         df = self.cfg.min_df + torch.nn.functional.softplus(df)
         return df, loc, torch.nn.functional.softplus(scale).clamp_min(eps)
@@ -282,7 +303,7 @@ class _Network(torch.nn.Module):
         )
         static = torch.cat(
             (
-                self.embedder._embedders[0].weight.expand(b, 1),
+                self.embedder.category_weight().expand(b, 1),
                 torch.as_tensor(w.static_real, dtype=torch.float32),
                 torch.zeros(b, 1),  # log(scale): gluonts' scaler is off, we scale outside
             ),
@@ -434,8 +455,8 @@ class DeepAR(BaseForecaster):
             for k in range(layers)
         ]
         w_ih_t = [w.T.contiguous() for w in w_ih]
-        proj_w = torch.cat([p.weight for p in m.param_proj.proj]).T.contiguous()  # [hidden, 3]
-        proj_b = torch.cat([p.bias for p in m.param_proj.proj])
+        proj_w = torch.cat([p.weight for p in m.param_proj.linears()]).T.contiguous()  # [hidden, 3]
+        proj_b = torch.cat([p.bias for p in m.param_proj.linears()])
         # Layer-0 input projection of everything that does not depend on the sample:
         # static features and time/season features per series and future step.
         future = torch.as_tensor(w.future_features, dtype=torch.float32)  # [B, H, F]
@@ -469,7 +490,7 @@ class DeepAR(BaseForecaster):
                 if k == horizon - 1:
                     break
                 lags = buf[:, lag_idx + k + 1]
-                x = None
+                x = lags  # the input of layers above the first is the layer below
                 for layer in range(layers):
                     if layer == 0:
                         gates = (lags @ w_lag).view(n, n_samples, -1) + fg[:, k + 1, None, :]
