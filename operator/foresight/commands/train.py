@@ -194,17 +194,20 @@ def render_card(out: pathlib.Path, command: str) -> str:
         "",
         "## Model",
         "",
-        f"gluonts `torch.model.deepar.DeepARModel`: {cfg['num_layers']}-layer LSTM, "
-        f"{cfg['hidden_size']} hidden units, Student-t output, context {cfg['context_length']} steps, "
-        f"lags {cfg['lags_seq']} steps. Inputs per step: lags of the target, sin/cos of minute-of-day "
-        "and day-of-week, the value one day and one week earlier (with availability flags) and, as a "
-        "static input, log(step / 1 min). Per-series mean scaling over "
-        "the observed part of the context. Each series is forecast at its own step (10 s to 5 min seen in "
-        "training); nothing is resampled. Forecasts are autoregressive sample paths "
-        '(`forecasting.get("deepar").sample(...)`), clipped at zero for non-negative series. '
+        f"gluonts `torch.model.deepar.DeepARModel` (training) and the same weights in a plain-torch "
+        f"network (inference): {cfg['num_layers']}-layer LSTM, {cfg['hidden_size']} hidden units, "
+        f"Student-t output with at least {cfg.get('min_df', 2.0):g} degrees of freedom, context "
+        f"{cfg['context_length']} steps, lags {cfg['lags_seq']} steps. Inputs per step: lags of the "
+        "target, sin/cos of minute-of-day and day-of-week, and seasonal anchors (the +-15 min level "
+        "one day earlier, its mean over the last 7 days, and one week earlier, each with an "
+        "availability input) and, as a static input, log(step / 1 min). Per-series mean scaling "
+        "over the observed part of the context. Forecasts are autoregressive sample paths "
+        '(`forecasting.get("deepar").sample(...)`), each draw clamped to [0, 10 x the window '
+        "maximum] for non-negative series before it is fed back. "
         f"{int(cfg['cold_start_fraction'] * 100)} % of training windows are cut to a few steps of "
-        "history so that "
-        "new workloads with minutes to hours of history are in-distribution.",
+        "history so that new workloads with minutes to hours of history are in-distribution. "
+        '`forecasting.get("auto")` blends this model with the baselines per series by their '
+        "CRPS on the tail of each history (see `forecasting/auto.py`).",
         "",
         "## Data and split",
         "",
@@ -232,7 +235,10 @@ def render_card(out: pathlib.Path, command: str) -> str:
             "origins in the test split, 100 sample paths, seed 0. CRPS is sample CRPS over mean "
             "|actual| (lower is better); `cov90` is the share of actuals inside the 5-95 % band; "
             "Crane err is Crane's asymmetric error of the "
-            "median (lower is better).",
+            "median (lower is better). Multi-column files are scored over all their columns "
+            "(`--all-columns --origins 10`); the others on their default column (`value`, "
+            "`cpu_util_percent`, `cpu_usage`, `cpu_util`). Fan chart of one NASA origin: "
+            "`fan_nasa.png`.",
             "",
             "| trace | step | h | origins | CRPS deepar | auto | seasonal-naive | holt-winters | fft "
             "| deepar/snaive | cov90 deepar | cov90 auto | cov80 deepar | Crane err deepar |",
