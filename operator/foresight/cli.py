@@ -80,3 +80,29 @@ def crds(
         if not drift
         else f"wrote {len(drift)} file(s): {', '.join(map(str, drift))}"
     )
+
+
+@app.command(
+    "dev-cluster",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def dev_cluster(ctx: typer.Context) -> None:
+    """The local control plane + Prometheus (no Docker): up | down | status | ensure | nodes | which."""
+    from foresight.devcluster.command import main
+
+    raise typer.Exit(main(list(ctx.args)))
+
+
+def _register_tools() -> None:
+    """Commands implemented next to the code they drive (forecasting, simulation, failover)."""
+    from foresight.commands import bench, evaluate, failover_eval, train
+
+    app.command()(train.train)
+    app.command()(evaluate.evaluate)
+    app.command()(bench.bench)
+    app.command("bench-report")(bench.bench_report)
+    app.command("evaluate-failover")(failover_eval.evaluate_failover)
+
+
+_register_tools()

@@ -8,6 +8,7 @@ loop. 1,000 scalers therefore cost about one batch, not 1,000 calls.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ _Key = tuple[str, int, int]
 @dataclass
 class _Pending:
     series: list[forecasting.Series] = field(default_factory=list)
-    futures: list[asyncio.Future[np.ndarray]] = field(default_factory=list)
+    futures: list[asyncio.Future[tuple[np.ndarray, str]]] = field(default_factory=list)
 
 
 class ForecastBatcher:
@@ -44,6 +45,7 @@ class ForecastBatcher:
         self._models: dict[str, Any] = {}
         self._pending: dict[_Key, _Pending] = {}
         self._seed = seed
+        self._locks: dict[str, threading.Lock] = {}
         self.calls = 0
 
     def model(self, name: str) -> forecasting.Forecaster:
@@ -54,11 +56,14 @@ class ForecastBatcher:
 
     async def sample(
         self, model: str, series: forecasting.Series, horizon_steps: int, n_samples: int
-    ) -> np.ndarray:
-        """Sample paths ``[n_samples, horizon_steps]`` for one series, batched with concurrent callers."""
+    ) -> tuple[np.ndarray, str]:
+        """Sample paths ``[n_samples, horizon_steps]`` for one series, batched with concurrent callers.
+
+        Also returns the model that produced them (``auto`` names the one it chose for this series).
+        """
         key = (model, horizon_steps, n_samples)
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[np.ndarray] = loop.create_future()
+        future: asyncio.Future[tuple[np.ndarray, str]] = loop.create_future()
         pending = self._pending.get(key)
         if pending is None:
             pending = self._pending[key] = _Pending()
@@ -78,12 +83,8 @@ class ForecastBatcher:
         started = time.perf_counter()
         try:
             forecaster = await asyncio.to_thread(self.model, name)
-            paths = await asyncio.to_thread(
-                forecaster.sample,
-                pending.series,
-                horizon_steps=horizon_steps,
-                n_samples=n_samples,
-                seed=self._seed,
+            paths, used = await asyncio.to_thread(
+                self._call, forecaster, name, pending.series, horizon_steps, n_samples
             )
         except Exception as exc:  # every waiter must learn of the failure, not hang
             for future in pending.futures:
@@ -93,6 +94,20 @@ class ForecastBatcher:
         finally:
             telemetry.inference_seconds.labels(name).observe(time.perf_counter() - started)
             telemetry.inference_batch_size.observe(len(pending.series))
-        for future, path in zip(pending.futures, paths, strict=True):
+        for future, path, model in zip(pending.futures, paths, used, strict=True):
             if not future.done():
-                future.set_result(path)
+                future.set_result((path, model))
+
+    def _call(
+        self, forecaster: Any, name: str, series: list[forecasting.Series], horizon_steps: int, n_samples: int
+    ) -> tuple[np.ndarray, list[str]]:
+        # One call at a time per model instance: `auto` reports its per-series choice in an attribute.
+        with self._locks.setdefault(name, threading.Lock()):
+            paths = forecaster.sample(
+                series, horizon_steps=horizon_steps, n_samples=n_samples, seed=self._seed
+            )
+            choice = getattr(forecaster, "last_choice", None)
+        used = (
+            list(choice) if isinstance(choice, list) and len(choice) == len(series) else [name] * len(series)
+        )
+        return paths, used

@@ -199,7 +199,7 @@ async def _signal_paths(
         samples = await asyncio.gather(
             *(runtime.batcher.sample(SIGNAL_MODEL, s, SIGNAL_HORIZON_STEPS, 100) for s in per_node.values())
         )
-        for node, sample in zip(per_node, samples, strict=True):
+        for node, (sample, _model) in zip(per_node, samples, strict=True):
             paths.setdefault(node, {})[signal.name] = sample
     return paths, problems
 

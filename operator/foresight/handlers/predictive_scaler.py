@@ -159,7 +159,7 @@ async def reconcile(
 
         horizon_steps = max(1, int(parse_duration(spec.forecast.horizon).total_seconds() // step))
         model = spec.forecast.model
-        paths = await runtime.batcher.sample(model, history, horizon_steps, spec.forecast.samples)
+        paths, model_used = await runtime.batcher.sample(model, history, horizon_steps, spec.forecast.samples)
         observed = _last_finite(history.values)
         memory.accuracy.observe_values(history.start, history.step_seconds, history.values)
         last_observed = history.start + timedelta(seconds=history.step_seconds * (len(history.values) - 1))
@@ -194,14 +194,14 @@ async def reconcile(
             spec.scaling.scale_down.stabilization_seconds,
         )
 
-        status.observed_load = observed
-        status.model = getattr(runtime.batcher.model(model), "last_choice", None) or model
+        status.observed_load = _round(observed)
+        status.model = model_used if model_used == model else f"{model}:{model_used}"
         status.desired_replicas = decision.desired_replicas
         status.forecast = ForecastSummary(
-            peak_p10=decision.peak_p10,
-            peak_p50=decision.peak_p50,
-            peak_p90=decision.peak_p90,
-            peak_at_quantile=decision.peak_at_quantile,
+            peak_p10=_round(decision.peak_p10),
+            peak_p50=_round(decision.peak_p50),
+            peak_p90=_round(decision.peak_p90),
+            peak_at_quantile=_round(decision.peak_at_quantile),
             peak_time=_iso(decision.peak_time) if decision.peak_time else None,
             window_start=_iso(decision.window_start),
             window_end=_iso(decision.window_end),
@@ -364,6 +364,11 @@ async def _history(
     return forecasting.Series(
         values=values, start=first, step_seconds=sampled.step_seconds, item_id=namespace
     )
+
+
+def _round(value: float | None) -> float | None:
+    """Four significant digits: status is for people, and float noise (76.10000000000001) is not."""
+    return None if value is None else float(f"{value:.4g}")
 
 
 def _last_finite(values: np.ndarray) -> float | None:

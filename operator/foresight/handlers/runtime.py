@@ -49,7 +49,8 @@ def run(settings: Settings) -> None:
             clusterwide=not settings.namespaces,
             namespaces=settings.namespaces,
             standalone=settings.standalone,
-            peering_name=settings.peering_name,
+            # A peering name makes peering mandatory in kopf, even with standalone=True.
+            peering_name=None if settings.standalone else settings.peering_name,
             liveness_endpoint=f"http://0.0.0.0:{settings.liveness_port}/healthz"
             if settings.liveness_port
             else None,

@@ -274,6 +274,9 @@ def decide(
     needed = replicas_for(peak_q, policy.capacity_per_replica)
     desired = min(max(needed, low), high)
     floor, how = _apply_scale_down_rules(policy, current, now, desired)
+    if floor > high:
+        # Bounds win over stabilization: a lowered maxReplicas applies at once.
+        floor, how = high, f"capped by maxReplicas {high}"
     unit = policy.load_unit
     reason = (
         f"p{policy.quantile * 100:g} peak {_fmt_load(peak_q, unit)} at {peak_time:%H:%M} "

@@ -59,6 +59,13 @@ CASES = [
     ),
     ("step limit rounds the remaining pods up", flat(100), planning.CurrentState(current_floor=5), 2, 3),
     ("scale-down to desired when allowed", flat(400), planning.CurrentState(current_floor=6), 4, 4),
+    (
+        "a lowered maximum applies at once, despite stabilization",
+        flat(100),
+        planning.CurrentState(current_floor=60, hpa_max_replicas=30, desired_history=history((30, 60))),
+        2,
+        30,
+    ),
     ("no forecast keeps the floor", None, planning.CurrentState(current_floor=7), 7, 7),
     ("all-NaN forecast keeps the floor", flat(np.nan), planning.CurrentState(current_floor=7), 7, 7),
 ]

@@ -1,0 +1,291 @@
+"""The FailoverPolicy controller end to end on kwok nodes: predict, taint, drain before NotReady.
+
+Each test gets its own pool of kwok nodes and its own per-node signal served by the live feeder
+(scraped by the real Prometheus every few seconds). One node's free memory trends down toward the
+policy's threshold; the operator must taint and drain it while kwok still reports it Ready, and only
+then does the test break the node.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+from operator_process import OperatorProcess, install_crds
+
+from foresight.api.v1alpha1.failover_policy import DEFAULT_TAINT_KEY
+from foresight.devcluster import nodes as kwok_nodes
+from foresight.devcluster.handle import DevCluster, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+GROUP, VERSION, PLURAL = "foresight.dev", "v1alpha1", "failoverpolicies"
+SIGNAL = "foresight_test_memory_available_bytes"
+GIB = 2**30
+
+
+@pytest.fixture(scope="module")
+def operator(
+    devcluster: DevCluster, api: client.ApiClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    install_crds(api, ROOT / "crds")
+    process = OperatorProcess(
+        devcluster.kubeconfig,
+        devcluster.prometheus_url,
+        tmp_path_factory.mktemp("failover-operator") / "operator.log",
+    )
+    process.start()
+    yield process
+    process.stop()
+
+
+class SignalDriver:
+    """Publishes each node's free memory every second; ``trend`` moves one node's value per second."""
+
+    def __init__(self, devcluster: DevCluster, policy: str, node_names: list[str]) -> None:
+        self.feeder = devcluster.feeder
+        self.policy = policy
+        self.values = {name: 8.0 * GIB for name in node_names}
+        self.trend: dict[str, float] = {}
+        self.floor = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for node, per_second in self.trend.items():
+                self.values[node] = max(self.floor, self.values[node] + per_second)
+            self.feeder.set_many(
+                [
+                    {"name": SIGNAL, "labels": {"node": n, "policy": self.policy}, "value": v}
+                    for n, v in self.values.items()
+                ]
+            )
+            self._stop.wait(1.0)
+
+    def __enter__(self) -> SignalDriver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def _policy(name: str, pool: str, **actions: Any) -> dict[str, Any]:
+    mode = actions.pop("mode", "active")
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "FailoverPolicy",
+        "metadata": {"name": name},
+        "spec": {
+            "nodeSelector": {"matchLabels": {"pool": pool}},
+            "signals": [
+                {
+                    "name": "memory-available",
+                    "query": f'{SIGNAL}{{policy="{name}"}}',
+                    "nodeLabel": "node",
+                    "threshold": 1 * GIB,
+                    "direction": "below",
+                }
+            ],
+            "horizon": "5m",
+            "failureProbabilityThreshold": 0.5,
+            "actions": {"maxNodesAtOnce": 1, "cooldownSeconds": 0, "minHealthyNodes": 1, **actions},
+            "mode": mode,
+        },
+    }
+
+
+def _deployment(api: client.ApiClient, namespace: str, pool: str, replicas: int) -> None:
+    labels = {"app": "svc"}
+    client.AppsV1Api(api).create_namespaced_deployment(
+        namespace,
+        {
+            "metadata": {"name": "svc"},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "nodeSelector": {"pool": pool},
+                        "topologySpreadConstraints": [
+                            {
+                                "maxSkew": 1,
+                                "topologyKey": "kubernetes.io/hostname",
+                                "whenUnsatisfiable": "ScheduleAnyway",
+                                "labelSelector": {"matchLabels": labels},
+                            }
+                        ],
+                        "containers": [{"name": "svc", "image": "nginx:1.27"}],
+                    },
+                },
+            },
+        },
+    )
+
+
+def _pdb(api: client.ApiClient, namespace: str, min_available: int) -> None:
+    client.PolicyV1Api(api).create_namespaced_pod_disruption_budget(
+        namespace,
+        {
+            "metadata": {"name": "svc"},
+            "spec": {"minAvailable": min_available, "selector": {"matchLabels": {"app": "svc"}}},
+        },
+    )
+
+
+def _pods_on(api: client.ApiClient, namespace: str, node: str) -> list[client.V1Pod]:
+    pods = client.CoreV1Api(api).list_namespaced_pod(namespace, field_selector=f"spec.nodeName={node}").items
+    return [p for p in pods if p.metadata.deletion_timestamp is None]
+
+
+def _running(api: client.ApiClient, namespace: str) -> list[client.V1Pod]:
+    pods = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector="app=svc").items
+    return [p for p in pods if p.status.phase == "Running" and p.metadata.deletion_timestamp is None]
+
+
+def _our_taints(api: client.ApiClient, node: str) -> set[str]:
+    taints = client.CoreV1Api(api).read_node(node).spec.taints or []
+    return {t.effect for t in taints if t.key == DEFAULT_TAINT_KEY}
+
+
+def _status(api: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
+    body = client.CustomObjectsApi(api).get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+    return dict(body.get("status") or {})
+
+
+@pytest.fixture
+def pool(devcluster: DevCluster, api: client.ApiClient) -> Iterator[tuple[str, list[str]]]:
+    pool = f"fo-{uuid.uuid4().hex[:5]}"
+    names = devcluster.create_nodes(3, prefix=pool, labels={"pool": pool})
+    yield pool, names
+    core = client.CoreV1Api(api)
+    for name in names:
+        try:
+            core.delete_node(name)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+
+def test_at_risk_node_is_drained_before_it_fails(
+    api: client.ApiClient,
+    operator: OperatorProcess,
+    devcluster: DevCluster,
+    namespace: str,
+    pool: tuple[str, list[str]],
+) -> None:
+    pool_label, names = pool
+    doomed, healthy = names[0], names[1:]
+    _deployment(api, namespace, pool_label, replicas=6)
+    _pdb(api, namespace, min_available=4)
+    wait_for(lambda: len(_running(api, namespace)) == 6, 120, what="6 Running pods")
+    wait_for(lambda: _pods_on(api, namespace, doomed), 10, what="pods on the doomed node")
+    name = f"p-{uuid.uuid4().hex[:5]}"
+    with SignalDriver(devcluster, name, names) as driver:
+        client.CustomObjectsApi(api).create_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, _policy(name, pool_label)
+        )
+        time.sleep(20)  # some flat history first
+        # A steady leak: 8 GiB free now, the 1 GiB threshold would be crossed in about six minutes.
+        driver.trend = {doomed: -0.02 * GIB}
+        wait_for(lambda: "NoSchedule" in _our_taints(api, doomed), 240, what="doomed node tainted NoSchedule")
+        assert kwok_nodes.is_ready(client.CoreV1Api(api).read_node(doomed)), "acted before the node failed"
+        assert not any(_our_taints(api, n) for n in healthy)
+        # Drained through the eviction API; the Deployment recreates the pods on healthy nodes.
+        wait_for(lambda: not _pods_on(api, namespace, doomed), 120, what="doomed node drained")
+        wait_for(lambda: len(_running(api, namespace)) == 6, 120, what="6 Running pods elsewhere")
+        status = _status(api, namespace, name)
+        risk = next(r for r in status["nodesAtRisk"] if r["node"] == doomed)
+        assert risk["failureProbability"] >= 0.5 and any("memory-available" in r for r in risk["reasons"])
+        assert any(a["action"] == "evict" and a["node"] == doomed for a in status["recentActions"])
+        # Only now does the node fail: nothing of the workload is left on it.
+        kwok_nodes.make_not_ready(api, doomed)
+        wait_for(
+            lambda: not kwok_nodes.is_ready(client.CoreV1Api(api).read_node(doomed)), 60, what="NotReady"
+        )
+        assert len(_running(api, namespace)) == 6
+
+        # Risk subsides (memory recovers, node healthy again): the taint goes.
+        client.CoreV1Api(api).patch_node(doomed, {"metadata": {"labels": {kwok_nodes.NOT_READY_LABEL: None}}})
+        driver.trend = {}
+        driver.values[doomed] = 8.0 * GIB
+        wait_for(lambda: not _our_taints(api, doomed), 300, what="taint removed when the risk subsided")
+
+
+def test_pdb_blocks_eviction_and_max_nodes_at_once_holds(
+    api: client.ApiClient,
+    operator: OperatorProcess,
+    devcluster: DevCluster,
+    namespace: str,
+    pool: tuple[str, list[str]],
+) -> None:
+    pool_label, names = pool
+    _deployment(api, namespace, pool_label, replicas=3)
+    _pdb(api, namespace, min_available=3)  # no disruption allowed
+    wait_for(lambda: len(_running(api, namespace)) == 3, 120, what="3 Running pods")
+    name = f"p-{uuid.uuid4().hex[:5]}"
+    with SignalDriver(devcluster, name, names) as driver:
+        for node in names[:2]:
+            driver.values[node] = 0.5 * GIB  # two nodes already past the threshold
+        client.CustomObjectsApi(api).create_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, _policy(name, pool_label)
+        )
+        wait_for(
+            lambda: any("NoSchedule" in _our_taints(api, n) for n in names[:2]), 240, what="one node drained"
+        )
+        status = wait_for(
+            lambda: (
+                (s := _status(api, namespace, name))
+                and any(a["action"] == "eviction-blocked" for a in s.get("recentActions", []))
+                and s
+            ),
+            120,
+            what="eviction blocked by the PDB",
+        )
+        assert any("allows no disruption" in a["detail"] for a in status["recentActions"])
+        time.sleep(15)  # several ticks: still one node at a time, and the PDB still holds
+        hard = [n for n in names if "NoSchedule" in _our_taints(api, n)]
+        assert len(hard) == 1, f"maxNodesAtOnce=1 but NoSchedule on {hard}"
+        assert len(_running(api, namespace)) == 3
+        assert any(
+            a["action"] == "skip" and "maxNodesAtOnce" in a["detail"]
+            for a in _status(api, namespace, name)["recentActions"]
+        )
+
+
+def test_dry_run_reports_and_changes_nothing(
+    api: client.ApiClient,
+    operator: OperatorProcess,
+    devcluster: DevCluster,
+    namespace: str,
+    pool: tuple[str, list[str]],
+) -> None:
+    pool_label, names = pool
+    name = f"p-{uuid.uuid4().hex[:5]}"
+    with SignalDriver(devcluster, name, names) as driver:
+        driver.values[names[0]] = 0.5 * GIB
+        client.CustomObjectsApi(api).create_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, _policy(name, pool_label, mode="dryRun")
+        )
+        status = wait_for(
+            lambda: (s := _status(api, namespace, name)).get("nodesAtRisk") and s, 180, what="risk reported"
+        )
+        assert status["nodesAtRisk"][0]["node"] == names[0]
+        wait_for(
+            lambda: any(
+                a["detail"].startswith("[dryRun]")
+                for a in _status(api, namespace, name).get("recentActions", [])
+            ),
+            60,
+            what="dryRun plan reported",
+        )
+        assert not any(_our_taints(api, n) for n in names)

@@ -1,0 +1,363 @@
+"""The PredictiveScaler controller end to end: real API server, HPA controller, kwok pods, Prometheus.
+
+The operator runs as a child process (``foresight run``) against the local cluster; Prometheus holds
+the NASA trace backfilled up to "now", which the session fixtures place shortly before the morning
+ramp of 1995-08-30 (see ``conftest.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+from operator_process import OperatorProcess, free_port, install_crds
+
+from foresight.devcluster.handle import DevCluster, wait_for
+from foresight.kube import hpa as hpas
+
+ROOT = Path(__file__).resolve().parents[2]
+GROUP, VERSION, PLURAL = "foresight.dev", "v1alpha1", "predictivescalers"
+METRIC_NAMESPACE = "demo"  # the backfilled trace's `namespace` label: scalers must live there (tenancy)
+QUERY = 'sum(foresight_demo_requests_per_minute{namespace="demo", service="web"})'
+CAPACITY = 4.0  # requests/minute one replica serves: the trace's 20-100 rpm need 5-25 replicas
+
+
+@pytest.fixture(scope="module")
+def crds(api: client.ApiClient) -> list[str]:
+    return install_crds(api, ROOT / "crds")
+
+
+@pytest.fixture(scope="module")
+def demo_namespace(api: client.ApiClient, worker_nodes: list[str]) -> str:
+    core = client.CoreV1Api(api)
+    try:
+        core.create_namespace({"metadata": {"name": METRIC_NAMESPACE}})  # type: ignore[arg-type]
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+    wait_for(
+        lambda: any(
+            sa.metadata.name == "default" for sa in core.list_namespaced_service_account("demo").items
+        ),
+        60,
+        what="default ServiceAccount in demo",
+    )
+    return METRIC_NAMESPACE
+
+
+@pytest.fixture(scope="module")
+def operator(
+    devcluster: DevCluster, crds: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    process = OperatorProcess(
+        devcluster.kubeconfig,
+        devcluster.prometheus_url,
+        tmp_path_factory.mktemp("operator") / "operator.log",
+        FORESIGHT_STALE_FLOOR_SECONDS="20",
+        FORESIGHT_PROMETHEUS_TIMEOUT_SECONDS="3",
+    )
+    process.start()
+    yield process
+    process.stop()
+
+
+def _workload(api: client.ApiClient, namespace: str, name: str, hpa_min: int = 2) -> None:
+    labels = {"app": name}
+    client.AppsV1Api(api).create_namespaced_deployment(
+        namespace,
+        {
+            "metadata": {"name": name, "labels": labels},
+            "spec": {
+                "replicas": hpa_min,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "web",
+                                "image": "nginx:1.27",
+                                "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}},
+                            }
+                        ]
+                    },
+                },
+            },
+        },
+    )
+    client.AutoscalingV2Api(api).create_namespaced_horizontal_pod_autoscaler(
+        namespace,
+        {
+            "metadata": {"name": name},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                "minReplicas": hpa_min,
+                "maxReplicas": 40,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {
+                            "name": "cpu",
+                            "target": {"type": "Utilization", "averageUtilization": 70},
+                        },
+                    }
+                ],
+            },
+        },
+    )
+
+
+def _scaler(name: str, *, mode: str = "active", url: str | None = None, query: str = QUERY) -> dict[str, Any]:
+    prometheus: dict[str, Any] = {"query": query}
+    if url:
+        prometheus["url"] = url
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "PredictiveScaler",
+        "metadata": {"name": name},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "hpaRef": {"name": name},
+            "metric": {"prometheus": prometheus, "capacityPerReplica": CAPACITY},
+            "forecast": {
+                "model": "seasonal-naive",
+                "history": "3d",
+                "step": "1m",
+                "horizon": "30m",
+                "quantile": 0.9,
+            },
+            "scaling": {"startupSeconds": 180, "minReplicas": 1, "maxReplicas": 40, "mode": mode},
+        },
+    }
+
+
+def _custom(api: client.ApiClient) -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(api)
+
+
+def _status(api: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
+    return dict(
+        _custom(api).get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name).get("status") or {}
+    )
+
+
+def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next((c for c in status.get("conditions", []) if c["type"] == type_), {})
+
+
+def _hpa(api: client.ApiClient, namespace: str, name: str) -> client.V2HorizontalPodAutoscaler:
+    return client.AutoscalingV2Api(api).read_namespaced_horizontal_pod_autoscaler(name, namespace)
+
+
+def _running_pods(api: client.ApiClient, namespace: str, app: str) -> int:
+    pods = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector=f"app={app}").items
+    return sum(p.status.phase == "Running" and p.metadata.deletion_timestamp is None for p in pods)
+
+
+def _cleanup(api: client.ApiClient, namespace: str, name: str) -> None:
+    for delete in (
+        lambda: _custom(api).delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name),
+        lambda: client.AutoscalingV2Api(api).delete_namespaced_horizontal_pod_autoscaler(name, namespace),
+        lambda: client.AppsV1Api(api).delete_namespaced_deployment(name, namespace),
+    ):
+        try:
+            delete()
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+
+@pytest.fixture
+def app(api: client.ApiClient, demo_namespace: str) -> Iterator[str]:
+    name = f"web-{uuid.uuid4().hex[:6]}"
+    _workload(api, demo_namespace, name)
+    yield name
+    _cleanup(api, demo_namespace, name)
+
+
+def test_floor_raised_ahead_then_restored_on_delete(
+    api: client.ApiClient, operator: OperatorProcess, demo_namespace: str, app: str, devcluster: DevCluster
+) -> None:
+    _custom(api).create_namespaced_custom_object(GROUP, VERSION, demo_namespace, PLURAL, _scaler(app))
+    status = wait_for(
+        lambda: (s := _status(api, demo_namespace, app)).get("appliedMinReplicas") and s,
+        180,
+        what="a floor applied by the operator",
+    )
+    floor = status["appliedMinReplicas"]
+    observed = status["observedLoad"]
+    # Sized for the forecast peak when a pod asked for now is ready, not for the load of this minute.
+    assert status["forecast"]["peakAtQuantile"] >= observed * 0.9
+    assert floor >= min(40, max(2, math.ceil(status["forecast"]["peakAtQuantile"] / CAPACITY - 1e-9)))
+    assert floor > 2, f"the trace needs more than the HPA's floor of 2 (status: {status})"
+    assert status["lastDecision"]["reason"].startswith("p90 peak")
+    assert _condition(status, "Ready")["reason"] == "Applied"
+
+    hpa = _hpa(api, demo_namespace, app)
+    assert hpa.spec.min_replicas == floor
+    assert json.loads(hpa.metadata.annotations[hpas.ORIGINAL_ANNOTATION]) == {
+        "minReplicas": 2,
+        "maxReplicas": 40,
+    }
+
+    # The real HPA controller honours the new floor; kwok runs the pods.
+    wait_for(lambda: _running_pods(api, demo_namespace, app) >= floor, 120, what=f"{floor} Running pods")
+
+    events = client.CoreV1Api(api).list_namespaced_event(demo_namespace).items
+    assert any(e.reason == "FloorChanged" and e.involved_object.name == app for e in events)
+
+    printed = subprocess.run(
+        ["kubectl", "--kubeconfig", devcluster.kubeconfig, "get", "ps", "-n", demo_namespace, app],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert {"TARGET", "MODE", "LOAD", "PEAK", "DESIRED", "FLOOR", "MODEL"} <= set(
+        printed.split("\n")[0].split()
+    )
+
+    _custom(api).delete_namespaced_custom_object(GROUP, VERSION, demo_namespace, PLURAL, app)
+    restored = wait_for(
+        lambda: (h := _hpa(api, demo_namespace, app)).spec.min_replicas == 2 and h,
+        60,
+        what="HPA floor restored to 2",
+    )
+    assert hpas.ORIGINAL_ANNOTATION not in (restored.metadata.annotations or {})
+    assert restored.spec.max_replicas == 40
+
+
+def test_dry_run_computes_but_changes_nothing(
+    api: client.ApiClient, operator: OperatorProcess, demo_namespace: str, app: str
+) -> None:
+    _custom(api).create_namespaced_custom_object(
+        GROUP, VERSION, demo_namespace, PLURAL, _scaler(app, mode="dryRun")
+    )
+    status = wait_for(
+        lambda: (s := _status(api, demo_namespace, app)).get("desiredReplicas") and s,
+        180,
+        what="a dryRun decision",
+    )
+    assert status["desiredReplicas"] > 2
+    assert _condition(status, "Ready")["reason"] == "DryRun"
+    wait_for(
+        lambda: _status(api, demo_namespace, app)["lastDecision"]["time"] != status["lastDecision"]["time"],
+        60,
+    )
+    hpa = _hpa(api, demo_namespace, app)
+    assert hpa.spec.min_replicas == 2 and hpas.ORIGINAL_ANNOTATION not in (hpa.metadata.annotations or {})
+
+
+class _SwitchableProxy:
+    """Forwards to the real Prometheus until switched off; then the port refuses connections."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.port = free_port()
+        self._server: ThreadingHTTPServer | None = None
+
+    def on(self) -> None:
+        upstream = self.upstream
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                response = httpx.get(upstream + self.path, timeout=10)
+                self.send_response(response.status_code)
+                self.send_header("Content-Type", response.headers.get("content-type", "application/json"))
+                self.end_headers()
+                self.wfile.write(response.content)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def off(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def test_prometheus_outage_keeps_floor_then_restores(
+    api: client.ApiClient, operator: OperatorProcess, demo_namespace: str, app: str, devcluster: DevCluster
+) -> None:
+    proxy = _SwitchableProxy(devcluster.prometheus_url)
+    proxy.on()
+    try:
+        body = _scaler(app, url=f"http://127.0.0.1:{proxy.port}")
+        _custom(api).create_namespaced_custom_object(GROUP, VERSION, demo_namespace, PLURAL, body)
+        status = wait_for(
+            lambda: (s := _status(api, demo_namespace, app)).get("appliedMinReplicas") and s,
+            180,
+            what="floor",
+        )
+        floor = status["appliedMinReplicas"]
+        proxy.off()
+        degraded = wait_for(
+            lambda: (
+                (c := _condition(_status(api, demo_namespace, app), "Degraded")).get("status") == "True" and c
+            ),
+            60,
+            what="Degraded condition",
+        )
+        assert degraded["reason"] in {"Unreachable", "Timeout"}
+        assert "keeping the last good floor" in degraded["message"]
+        assert _hpa(api, demo_namespace, app).spec.min_replicas == floor  # no scale-down storm
+        # Past the operator's stale-floor limit (20 s here), the original floor comes back.
+        wait_for(
+            lambda: _hpa(api, demo_namespace, app).spec.min_replicas == 2, 90, what="original floor restored"
+        )
+        proxy.on()
+        wait_for(
+            lambda: _condition(_status(api, demo_namespace, app), "Degraded").get("status") == "False",
+            90,
+            what="recovery",
+        )
+        wait_for(lambda: _hpa(api, demo_namespace, app).spec.min_replicas > 2, 60, what="floor raised again")
+    finally:
+        proxy.off()
+
+
+def test_operator_killed_mid_run_converges(
+    api: client.ApiClient, operator: OperatorProcess, demo_namespace: str, app: str
+) -> None:
+    _custom(api).create_namespaced_custom_object(GROUP, VERSION, demo_namespace, PLURAL, _scaler(app))
+    wait_for(lambda: _status(api, demo_namespace, app).get("appliedMinReplicas"), 180, what="floor")
+    operator.kill()
+    # While it is down, the user caps the scaler: the new operator must apply it from the API alone.
+    _custom(api).patch_namespaced_custom_object(
+        GROUP, VERSION, demo_namespace, PLURAL, app, {"spec": {"scaling": {"maxReplicas": 3}}}
+    )
+    operator.start()
+    wait_for(lambda: _hpa(api, demo_namespace, app).spec.min_replicas == 3, 120, what="floor capped at 3")
+    hpa = _hpa(api, demo_namespace, app)
+    assert json.loads(hpa.metadata.annotations[hpas.ORIGINAL_ANNOTATION])["minReplicas"] == 2
+    _custom(api).delete_namespaced_custom_object(GROUP, VERSION, demo_namespace, PLURAL, app)
+    wait_for(lambda: _hpa(api, demo_namespace, app).spec.min_replicas == 2, 60, what="restored after restart")
+
+
+def test_query_of_another_namespace_is_refused(
+    api: client.ApiClient, operator: OperatorProcess, namespace: str
+) -> None:
+    name = "web"
+    _workload(api, namespace, name)
+    _custom(api).create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, _scaler(name))
+    ready = wait_for(
+        lambda: (c := _condition(_status(api, namespace, name), "Ready")).get("reason") and c,
+        120,
+        what="status",
+    )
+    assert ready["reason"] == "QueryNotAllowed" and 'namespace="' + namespace + '"' in ready["message"]
+    assert _hpa(api, namespace, name).spec.min_replicas == 2
