@@ -102,8 +102,7 @@ def read_trace(
         values[invalid] = np.nan
         # Several rows in one slot (irregular scrapes) are averaged; empty slots stay NaN.
         grid = pd.Series(values).groupby(slot).mean().reindex(range(n)).to_numpy()
-        item = name if len(chosen) == 1 else f"{name}:{c}"
-        out.append(Series(grid, start, step, item_id=item))
+        out.append(Series(grid, start, step, item_id=f"{name}:{c}"))
     return out
 
 

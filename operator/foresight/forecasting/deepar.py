@@ -517,7 +517,9 @@ class DeepAR(BaseForecaster):
         progress: Callable[[int, float], None] | None = None,
     ) -> DeepAR:
         """Train from scratch on random windows of ``series`` (``weights``: sampling shares)."""
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+            # gluonts' own deprecation/perf notices (json module, tensor indexing): not ours to act on.
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"gluonts\.")
             return self._fit(series, weights, progress)
 
     def _fit(
@@ -567,7 +569,7 @@ class DeepAR(BaseForecaster):
             torch.nn.utils.clip_grad_norm_(module.parameters(), 10.0)
             optimizer.step()
             scheduler.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
             if progress is not None:
                 progress(step, losses[-1])
         module.eval()

@@ -15,6 +15,7 @@ from foresight.forecasting import backtest, deepar
 from .conftest import tiny
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning:gluonts")
 def test_fast_sampler_matches_gluonts_unroll(
     azure: forecasting.Series, monkeypatch: pytest.MonkeyPatch
 ) -> None:
