@@ -91,3 +91,11 @@ def test_shipped_model_beats_seasonal_naive_on_held_out_data(
         for name in ("deepar", "seasonal-naive")
     }
     assert scores["deepar"] < scores["seasonal-naive"], scores
+
+
+def test_training_is_reproducible_for_a_seed(azure: forecasting.Series) -> None:
+    a, b = tiny("deepar"), tiny("deepar")
+    a.fit([azure])
+    b.fit([azure])
+    for (name, x), (_, y) in zip(a.network.state_dict().items(), b.network.state_dict().items(), strict=True):
+        torch.testing.assert_close(x, y, rtol=0, atol=0, msg=name)
