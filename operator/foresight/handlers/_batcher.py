@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from foresight import forecasting
+from foresight import forecasting, logs
 from foresight.handlers import telemetry
 
 _Key = tuple[str, int, int]
+log = logs.get(__name__)
 
 
 @dataclass
@@ -38,6 +39,7 @@ class ForecastBatcher:
         max_batch: int = 4096,
         get_model: Callable[[str], Any] | None = None,
         seed: int = 0,
+        fallback: str = "holt-winters",
     ) -> None:
         self._window = window_seconds
         self._max_batch = max_batch
@@ -45,6 +47,7 @@ class ForecastBatcher:
         self._models: dict[str, Any] = {}
         self._pending: dict[_Key, _Pending] = {}
         self._seed = seed
+        self._fallback = fallback
         self._locks: dict[str, threading.Lock] = {}
         self.calls = 0
 
@@ -82,10 +85,27 @@ class ForecastBatcher:
         self.calls += 1
         started = time.perf_counter()
         try:
-            forecaster = await asyncio.to_thread(self.model, name)
-            paths, used = await asyncio.to_thread(
-                self._call, forecaster, name, pending.series, horizon_steps, n_samples
-            )
+            try:
+                forecaster = await asyncio.to_thread(self.model, name)
+                paths, used = await asyncio.to_thread(
+                    self._call, forecaster, name, pending.series, horizon_steps, n_samples
+                )
+            except Exception as exc:
+                if name == self._fallback:
+                    raise
+                # A model that fails on this batch must not leave the scalers blind: the classical
+                # fallback has no learned parts and handles any history the protocol accepts.
+                log.warning(
+                    "forecaster failed, using the fallback",
+                    model=name,
+                    fallback=self._fallback,
+                    error=str(exc),
+                )
+                fallback = await asyncio.to_thread(self.model, self._fallback)
+                paths, _ = await asyncio.to_thread(
+                    self._call, fallback, self._fallback, pending.series, horizon_steps, n_samples
+                )
+                used = [f"{self._fallback} (fallback: {name} failed)"] * len(pending.series)
         except Exception as exc:  # every waiter must learn of the failure, not hang
             for future in pending.futures:
                 if not future.done():

@@ -195,7 +195,7 @@ async def reconcile(
         )
 
         status.observed_load = _round(observed)
-        status.model = model_used if model_used == model else f"{model}:{model_used}"
+        status.model = model_used if model_used.startswith(model) else f"{model}:{model_used}"
         status.desired_replicas = decision.desired_replicas
         status.forecast = ForecastSummary(
             peak_p10=_round(decision.peak_p10),

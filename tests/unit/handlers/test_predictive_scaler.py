@@ -252,3 +252,19 @@ async def test_restart_keeps_scale_down_stabilization(api: FakeApi, monkeypatch:
     fresh = _runtime(monkeypatch, FakePrometheus(_steady(100.0)))  # a new process: empty memory
     await _reconcile(fresh, _body(), NOW + timedelta(minutes=1))
     assert api.hpas["web"]["spec"]["minReplicas"] == raised
+
+
+async def test_failing_model_falls_back_to_a_classical_one() -> None:
+    class Broken:
+        def sample(self, *args: Any, **kwargs: Any) -> np.ndarray:
+            raise IndexError("index 0 is out of bounds")
+
+    from foresight import forecasting
+
+    batcher = ForecastBatcher(
+        window_seconds=0, get_model=lambda name: Broken() if name == "deepar" else forecasting.get(name)
+    )
+    series = forecasting.Series(_steady(50.0, 120), NOW - timedelta(hours=2), 60)
+    paths, used = await batcher.sample("deepar", series, horizon_steps=10, n_samples=20)
+    assert paths.shape == (20, 10) and np.isfinite(paths).all()
+    assert used == "holt-winters (fallback: deepar failed)"
