@@ -178,7 +178,7 @@ def fan_chart(
     prometheus_url: str,
     query: str,
     capacity_per_replica: float,
-    context_minutes: int = 45,
+    context_minutes: int = 12,
 ) -> None:
     """Forecast band (operator's p10-p90 of the peak, at the time it was for) vs actual load; memory below."""
     import matplotlib
