@@ -32,7 +32,7 @@ tools: venv ## Build or fetch the local control plane, kwok, helm and Prometheus
 	$(PY) -m foresight.devcluster ensure
 
 .PHONY: lint
-lint: venv ## ruff, mypy, import-linter, CRD drift, helm lint
+lint: venv ## ruff, mypy, import-linter, CRD drift
 	$(VENV)/bin/ruff check operator tests
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
@@ -42,8 +42,13 @@ lint: venv ## ruff, mypy, import-linter, CRD drift, helm lint
 test-unit: venv ## Fast tests: no cluster, no Prometheus
 	$(PYTEST) -m "not integration" -q
 
+.PHONY: helm-lint
+helm-lint: tools ## helm lint + helm template of the chart (helm is built by `make tools`)
+	$$($(PY) -m foresight.devcluster which helm) lint --strict charts/foresight
+	$$($(PY) -m foresight.devcluster which helm) template foresight charts/foresight > /dev/null
+
 .PHONY: test
-test: lint tools ## Everything: lint, unit tests, and integration tests on a real control plane + Prometheus
+test: lint tools helm-lint ## Everything: lint, unit tests, and integration tests on a real control plane + Prometheus
 	@# pytest exits 5 when it collected nothing: that is a failure, not a pass.
 	$(PYTEST) -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$rc
 
@@ -52,9 +57,7 @@ crds: venv ## Regenerate crds/ and the chart's copy from the API models
 	$(FORESIGHT) crds
 
 .PHONY: chart
-chart: crds tools ## Lint and render the Helm chart
-	$$($(PY) -m foresight.devcluster which helm) lint charts/foresight
-	$$($(PY) -m foresight.devcluster which helm) template foresight charts/foresight > /dev/null
+chart: crds helm-lint ## Regenerate the chart's CRDs, then lint and render it
 
 .PHONY: cluster-up
 cluster-up: tools ## Start the local control plane + Prometheus (hack/cluster up)
