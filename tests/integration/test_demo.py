@@ -27,11 +27,12 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Compl
     out = tmp_path_factory.mktemp("demo")
     summary, chart = out / "summary.json", out / "fan-chart.png"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "operator")}
+    argv = [
+        sys.executable, "-m", "foresight", "demo", "--no-tty", "--duration", "480",
+        "--summary-json", str(summary), "--chart", str(chart),
+    ]  # fmt: skip
     done = subprocess.run(
-        [
-            sys.executable, "-m", "foresight", "demo", "--no-tty", "--duration", "480",
-            "--summary-json", str(summary), "--chart", str(chart),
-        ],  # fmt: skip
+        argv,
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -39,7 +40,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Compl
         timeout=900,
         check=False,
     )
-    assert summary.exists(), f"no summary (exit {done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    tail = f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    assert summary.exists(), f"no summary (exit {done.returncode}):\n{tail}"
     return done, json.loads(summary.read_text()), chart
 
 
