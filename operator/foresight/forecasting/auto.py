@@ -42,8 +42,8 @@ class Auto(BaseForecaster):
     >>> import numpy as np, pandas as pd
     >>> s = Series(10 + np.sin(np.arange(500) / 5), pd.Timestamp("2024-01-01", tz="UTC"), 60)
     >>> auto = Auto(candidates=["seasonal-naive", "holt-winters"])
-    >>> auto.sample([s], 5, 20).shape, auto.last_choice
-    ((1, 20, 5), ['holt-winters'])
+    >>> auto.sample([s], 5, 20).shape, auto.last_choice   # last_choice: the largest weight
+    ((1, 20, 5), ['seasonal-naive'])
     """
 
     name: ClassVar[str] = "auto"
