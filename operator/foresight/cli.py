@@ -96,13 +96,14 @@ def dev_cluster(ctx: typer.Context) -> None:
 
 def _register_tools() -> None:
     """Commands implemented next to the code they drive (forecasting, simulation, failover)."""
-    from foresight.commands import bench, evaluate, failover_eval, train
+    from foresight.commands import bench, bench_operator, evaluate, failover_eval, train
 
     app.command()(train.train)
     app.command()(evaluate.evaluate)
     app.command()(bench.bench)
     app.command("bench-report")(bench.bench_report)
     app.command("evaluate-failover")(failover_eval.evaluate_failover)
+    app.command("bench-operator")(bench_operator.bench_operator)
 
 
 _register_tools()

@@ -148,8 +148,11 @@ def _initial_states(ys: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
         head = filled[first : first + max(m, 1)]
         level[row] = float(np.mean(head))
         if m > 1:
-            # Align with the absolute slot index t % m used by the recursion.
-            cycle = filled[:m] if first == 0 else filled[np.arange(m) + first]
-            slots = (np.arange(m) + (0 if first == 0 else first)) % m
+            # Align with the absolute slot index t % m used by the recursion. The first full cycle
+            # may have to start before the first observation (filled by interpolation) when the
+            # observed stretch is shorter than a cycle past it.
+            start = max(0, min(first, len(filled) - m))
+            cycle = filled[start : start + m]
+            slots = (np.arange(m) + start) % m
             season[row, slots] = cycle - cycle.mean()
     return level, season
