@@ -26,7 +26,7 @@ from foresight.demo import scenario, stack, view
 __all__ = ["demo"]
 
 POLL_SECONDS = 1.5
-TAIL_SECONDS = 15.0  # keep watching this long after the last outcome, so the view shows the aftermath
+TAIL_SECONDS = 60.0  # keep watching after the last outcome: the view and the chart show the surge served
 
 
 def _default_chart() -> Path:
