@@ -96,7 +96,7 @@ def dev_cluster(ctx: typer.Context) -> None:
 
 def _register_tools() -> None:
     """Commands implemented next to the code they drive (forecasting, simulation, failover)."""
-    from foresight.commands import bench, bench_operator, evaluate, failover_eval, train
+    from foresight.commands import bench, bench_operator, demo, evaluate, failover_eval, forecast, train
 
     app.command()(train.train)
     app.command()(evaluate.evaluate)
@@ -104,6 +104,8 @@ def _register_tools() -> None:
     app.command("bench-report")(bench.bench_report)
     app.command("evaluate-failover")(failover_eval.evaluate_failover)
     app.command("bench-operator")(bench_operator.bench_operator)
+    app.command()(demo.demo)
+    app.command()(forecast.forecast)
 
 
 _register_tools()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import pathlib
 import resource
 import time
@@ -127,6 +128,7 @@ def patch_latency(kubeconfig: pathlib.Path, trace: pathlib.Path, model: str, rep
     from foresight.kube import client as kube
     from foresight.kube import hpa as hpas
 
+    os.environ["KUBECONFIG"] = str(kubeconfig)  # the operator's own client reads it, as in a real run
     config.load_kube_config(str(kubeconfig))
     kube.api_client.cache_clear()
     api = client.ApiClient()

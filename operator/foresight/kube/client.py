@@ -7,6 +7,7 @@ generated model classes; ``ApiException`` is translated into a few meaningful ex
 from __future__ import annotations
 
 import functools
+import os
 import json
 from typing import Any
 
@@ -35,7 +36,8 @@ def api_client() -> client.ApiClient:
     try:
         config.load_incluster_config()
     except config.ConfigException:
-        config.load_kube_config()
+        # Read KUBECONFIG now: the client library reads it once, at import time.
+        config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
     return client.ApiClient()
 
 
