@@ -134,7 +134,7 @@ def patch_latency(kubeconfig: pathlib.Path, trace: pathlib.Path, model: str, rep
     api = client.ApiClient()
     namespace = f"bench-{uuid.uuid4().hex[:6]}"
     core = client.CoreV1Api(api)
-    core.create_namespace({"metadata": {"name": namespace}})
+    core.create_namespace({"metadata": {"name": namespace}})  # type: ignore[arg-type]
     autoscaling = client.AutoscalingV2Api(api)
     autoscaling.create_namespaced_horizontal_pod_autoscaler(
         namespace,
@@ -145,7 +145,7 @@ def patch_latency(kubeconfig: pathlib.Path, trace: pathlib.Path, model: str, rep
                 "minReplicas": 1,
                 "maxReplicas": 500,
             },
-        },
+        },  # type: ignore[arg-type]  # the client sends plain dicts as they are
     )
     history = _histories(trace, 1, 3 * 1440)[0]
     batcher = ForecastBatcher(window_seconds=0.0)

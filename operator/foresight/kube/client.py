@@ -7,8 +7,8 @@ generated model classes; ``ApiException`` is translated into a few meaningful ex
 from __future__ import annotations
 
 import functools
-import os
 import json
+import os
 from typing import Any
 
 from kubernetes import client, config
