@@ -14,6 +14,7 @@ COPY --from=build /opt/foresight /opt/foresight
 COPY models /opt/foresight/models
 ENV PATH=/opt/foresight/bin:$PATH \
     FORESIGHT_MODEL_DIR=/opt/foresight/models \
+    FORESIGHT_DEEPAR_ARTIFACT=/opt/foresight/models/deepar-v1 \
     MPLCONFIGDIR=/tmp/matplotlib \
     PYTHONUNBUFFERED=1
 USER 10001:10001

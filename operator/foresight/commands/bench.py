@@ -116,7 +116,7 @@ def _run(trace: Path, time_column: str, value_column: str | None, config: simula
 
 def bench(
     trace: Annotated[
-        Path, typer.Argument(help="CSV load trace (optionally .gz).", exists=True, dir_okay=False)
+        Path, typer.Option("--trace", help="CSV load trace (optionally .gz).", exists=True, dir_okay=False)
     ],
     time_column: Annotated[str, typer.Option(help="Timestamp column (ISO-8601, UTC).")] = "timestamp",
     value_column: Annotated[

@@ -219,7 +219,7 @@ not this file. -->
 Every shared load trace (`../shared/datasets/load/`, see its README for sources) is replayed under five
 policies with a pod start-up time of {config.startup_seconds} s. Regenerate with `make bench`
 (`foresight bench-report --jobs {jobs}`: {elapsed_seconds / 60:.0f} min on {os.cpu_count()} cores); one trace:
-`foresight bench TRACE --json out.json --plot out.png`.
+`foresight bench --trace TRACE --json out.json --plot out.png`.
 
 ## Protocol
 
