@@ -23,17 +23,16 @@ from foresight import forecasting, logs
 from foresight.api import GROUP
 from foresight.api.v1alpha1 import (
     VERSION,
-    Condition,
     FailoverPolicySpec,
     FailoverPolicyStatus,
     LabelSelector,
     failover_policy,
     parse_duration,
-    set_condition,
 )
 from foresight.handlers import _events as events
 from foresight.handlers import telemetry
-from foresight.handlers.predictive_scaler import ConditionStatus, Runtime
+from foresight.handlers._status import condition_setter, describe, iso
+from foresight.handlers.predictive_scaler import Runtime
 from foresight.kube import client as kube
 from foresight.metrics import MetricSourceError
 from foresight.planning import failover as fo
@@ -60,10 +59,6 @@ class FailoverMemory:
 
     nodes: dict[str, NodeMemory] = field(default_factory=dict)
     prior: fo.FailurePrior | None = None
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _time(text: str | None) -> datetime | None:
@@ -222,24 +217,12 @@ async def reconcile(
     generation = body.get("metadata", {}).get("generation")
     status.observed_generation = generation
 
-    def condition(type_: str, state: ConditionStatus, reason: str, message: str) -> None:
-        status.conditions = set_condition(
-            status.conditions,
-            Condition(
-                type=type_,
-                status=state,
-                reason=reason,
-                message=message,
-                last_transition_time=_iso(now),
-                observed_generation=generation,
-            ),
-        )
+    condition = condition_setter(status, now, generation)
 
     try:
         spec = FailoverPolicySpec.model_validate(body.get("spec") or {})
     except ValidationError as exc:
-        invalid = "; ".join(".".join(str(p) for p in e["loc"]) + ": " + e["msg"] for e in exc.errors())
-        condition("Ready", "False", "InvalidSpec", invalid)
+        condition("Ready", "False", "InvalidSpec", describe(exc))
         return status
     if memory.prior is None:
         memory.prior = await asyncio.to_thread(
@@ -292,7 +275,7 @@ async def reconcile(
         record = await _apply(action, spec, node_objects, body, namespace, name)
         records.append(record.to_record(now))
         if action.kind == "taint" and action.effect == "NoSchedule":
-            status.last_escalation_time = _iso(now)
+            status.last_escalation_time = iso(now)
     status.recent_actions = (
         [*records, *status.recent_actions][:RECENT_ACTIONS] if records else status.recent_actions
     )
@@ -305,7 +288,7 @@ async def reconcile(
         or fo.node_state(spec, n, pods) != "watching"
     ]
     status.nodes_at_risk = sorted(shown, key=lambda r: -r.failure_probability)
-    status.last_evaluation = _iso(now)
+    status.last_evaluation = iso(now)
     for node in nodes:
         telemetry.node_failure_probability.labels(node.name).set(risks[node.name].failure_probability)
     at_risk = sum(r.failure_probability >= spec.failure_probability_threshold for r in risks.values())

@@ -22,7 +22,6 @@ from foresight.api import GROUP
 from foresight.api.v1alpha1 import (
     VERSION,
     Accuracy,
-    Condition,
     Decision,
     ForecastSummary,
     OriginalHpa,
@@ -30,12 +29,12 @@ from foresight.api.v1alpha1 import (
     PredictiveScalerStatus,
     parse_duration,
     predictive_scaler,
-    set_condition,
 )
 from foresight.config import Settings
 from foresight.handlers import _events as events
 from foresight.handlers import telemetry
 from foresight.handlers._batcher import ForecastBatcher
+from foresight.handlers._status import ConditionStatus, condition_setter, describe, iso
 from foresight.kube import client as kube
 from foresight.kube import headroom as kube_headroom
 from foresight.kube import hpa as hpas
@@ -44,7 +43,6 @@ from foresight.planning.accuracy import AccuracyTracker
 from foresight.planning.headroom import headroom_replicas
 
 PLURAL = predictive_scaler.PLURAL
-ConditionStatus = Literal["True", "False", "Unknown"]
 CONFLICT_RETRIES = 3
 log = logs.get(__name__)
 
@@ -87,10 +85,6 @@ class Runtime:
         return self.prometheus[key]
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
@@ -119,18 +113,7 @@ async def reconcile(
     status.observed_generation = body.get("metadata", {}).get("generation")
     generation = status.observed_generation
 
-    def condition(type_: str, state: ConditionStatus, reason: str, message: str) -> None:
-        status.conditions = set_condition(
-            status.conditions,
-            Condition(
-                type=type_,
-                status=state,
-                reason=reason,
-                message=message,
-                last_transition_time=_iso(now),
-                observed_generation=generation,
-            ),
-        )
+    condition = condition_setter(status, now, generation)
 
     try:
         spec = _validate(body, namespace, runtime.settings)
@@ -202,9 +185,9 @@ async def reconcile(
             peak_p50=_round(decision.peak_p50),
             peak_p90=_round(decision.peak_p90),
             peak_at_quantile=_round(decision.peak_at_quantile),
-            peak_time=_iso(decision.peak_time) if decision.peak_time else None,
-            window_start=_iso(decision.window_start),
-            window_end=_iso(decision.window_end),
+            peak_time=iso(decision.peak_time) if decision.peak_time else None,
+            window_start=iso(decision.window_start),
+            window_end=iso(decision.window_end),
             confidence=_confidence(history, step),
         )
         status.accuracy = Accuracy(**memory.accuracy.summary())
@@ -228,7 +211,7 @@ async def reconcile(
             condition("Ready", "True", "Applied", decision.reason)
         await _sync_headroom(spec, name, namespace, body, paths, decision.desired_replicas)
         status.last_decision = Decision(
-            time=_iso(now),
+            time=iso(now),
             desired_replicas=decision.desired_replicas,
             floor=decision.floor,
             reason=decision.reason,
@@ -308,8 +291,7 @@ def _validate(body: dict[str, Any], namespace: str, settings: Settings) -> Predi
     try:
         spec = PredictiveScalerSpec.model_validate(body.get("spec") or {})
     except ValidationError as exc:
-        problems = "; ".join(".".join(str(p) for p in err["loc"]) + ": " + err["msg"] for err in exc.errors())
-        raise _Outcome("Ready", "False", "InvalidSpec", problems) from exc
+        raise _Outcome("Ready", "False", "InvalidSpec", describe(exc)) from exc
     if not settings.allow_cross_namespace_queries:
         try:
             check_namespace_pinned(spec.metric.prometheus.query, namespace)

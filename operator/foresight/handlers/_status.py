@@ -1,0 +1,52 @@
+"""Status helpers shared by the controllers: conditions, timestamps, validation messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import ValidationError
+
+from foresight.api.v1alpha1 import Condition, set_condition
+
+ConditionStatus = Literal["True", "False", "Unknown"]
+SetCondition = Callable[[str, ConditionStatus, str, str], None]
+
+
+class _WithConditions(Protocol):
+    conditions: list[Condition]
+
+
+def iso(moment: datetime) -> str:
+    """RFC 3339 in UTC, as Kubernetes writes times.
+
+    >>> iso(datetime(2026, 1, 5, 12, 0, 7, 123, tzinfo=UTC))
+    '2026-01-05T12:00:07Z'
+    """
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def condition_setter(status: _WithConditions, now: datetime, generation: int | None) -> SetCondition:
+    """A function that sets one condition on ``status``, stamped with ``now`` and the generation seen."""
+
+    def set_(type_: str, state: ConditionStatus, reason: str, message: str) -> None:
+        status.conditions = set_condition(
+            status.conditions,
+            Condition(
+                type=type_,
+                status=state,
+                reason=reason,
+                message=message,
+                last_transition_time=iso(now),
+                observed_generation=generation,
+            ),
+        )
+
+    return set_
+
+
+def describe(error: ValidationError) -> str:
+    """Every problem of a spec, with its field path in the wire (camelCase) spelling."""
+    problems: list[dict[str, Any]] = list(error.errors())  # type: ignore[arg-type]
+    return "; ".join(".".join(str(p) for p in e["loc"]) + ": " + e["msg"] for e in problems)
