@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from pydantic import ValidationError
+import kopf
+from pydantic import BaseModel, ValidationError
 
+from foresight import logs
 from foresight.api.v1alpha1 import Condition, set_condition
+from foresight.kube import client as kube
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 SetCondition = Callable[[str, ConditionStatus, str, str], None]
+log = logs.get(__name__)
 
 
 class _WithConditions(Protocol):
@@ -50,3 +55,32 @@ def describe(error: ValidationError) -> str:
     """Every problem of a spec, with its field path in the wire (camelCase) spelling."""
     problems: list[dict[str, Any]] = list(error.errors())  # type: ignore[arg-type]
     return "; ".join(".".join(str(p) for p in e["loc"]) + ": " + e["msg"] for e in problems)
+
+
+async def every_tick(
+    stopped: kopf.DaemonStopped,
+    tick_seconds: float,
+    plural: str,
+    namespace: str,
+    name: str,
+    evaluate: Callable[[datetime], Awaitable[BaseModel]],
+) -> None:
+    """The daemons' loop: evaluate, write the status, wait a tick; until deleted or stopped.
+
+    One bad tick must not end the loop: the next one starts again from what the API says.
+    """
+    while not stopped:
+        try:
+            status = await evaluate(datetime.now(UTC))
+            await asyncio.to_thread(
+                kube.patch_status,
+                plural,
+                namespace,
+                name,
+                status.model_dump(by_alias=True, exclude_none=True),
+            )
+        except kube.NotFound:
+            return  # deleted between ticks
+        except Exception:
+            log.exception("reconcile failed", resource=f"{plural}/{namespace}/{name}")
+        await stopped.wait(tick_seconds)

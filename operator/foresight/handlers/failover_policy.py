@@ -31,7 +31,7 @@ from foresight.api.v1alpha1 import (
 )
 from foresight.handlers import _events as events
 from foresight.handlers import telemetry
-from foresight.handlers._status import condition_setter, describe, iso
+from foresight.handlers._status import condition_setter, describe, every_tick, iso
 from foresight.handlers.predictive_scaler import Runtime
 from foresight.kube import client as kube
 from foresight.metrics import MetricSourceError
@@ -370,23 +370,14 @@ async def policy_daemon(
     assert namespace is not None, "Foresight resources are namespaced"
     runtime: Runtime = memo.runtime
     memory = FailoverMemory()
-    while not stopped:
-        try:
-            status = await reconcile(
-                runtime, memory, name=name, namespace=namespace, body=dict(body), now=datetime.now(UTC)
-            )
-            await asyncio.to_thread(
-                kube.patch_status,
-                PLURAL,
-                namespace,
-                name,
-                status.model_dump(by_alias=True, exclude_none=True),
-            )
-        except kube.NotFound:
-            return
-        except Exception:  # one bad tick must not kill the loop
-            log.exception("failover reconcile failed", policy=f"{namespace}/{name}")
-        await stopped.wait(runtime.settings.tick_seconds)
+    await every_tick(
+        stopped,
+        runtime.settings.tick_seconds,
+        PLURAL,
+        namespace,
+        name,
+        lambda now: reconcile(runtime, memory, name=name, namespace=namespace, body=dict(body), now=now),
+    )
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

@@ -34,7 +34,7 @@ from foresight.config import Settings
 from foresight.handlers import _events as events
 from foresight.handlers import telemetry
 from foresight.handlers._batcher import ForecastBatcher
-from foresight.handlers._status import ConditionStatus, condition_setter, describe, iso
+from foresight.handlers._status import ConditionStatus, condition_setter, describe, every_tick, iso
 from foresight.kube import client as kube
 from foresight.kube import headroom as kube_headroom
 from foresight.kube import hpa as hpas
@@ -471,22 +471,14 @@ async def scaler_daemon(
     """Reconcile every tick until the resource is deleted or the operator stops."""
     assert namespace is not None, "Foresight resources are namespaced"
     runtime: Runtime = memo.runtime
-    while not stopped:
-        now = datetime.now(UTC)
-        try:
-            status = await reconcile(runtime, name=name, namespace=namespace, body=dict(body), now=now)
-            await asyncio.to_thread(
-                kube.patch_status,
-                PLURAL,
-                namespace,
-                name,
-                status.model_dump(by_alias=True, exclude_none=True),
-            )
-        except kube.NotFound:
-            return  # deleted between ticks
-        except Exception:  # one bad tick must not kill the loop; the next one starts from the API again
-            log.exception("reconcile failed", scaler=f"{namespace}/{name}")
-        await stopped.wait(runtime.settings.tick_seconds)
+    await every_tick(
+        stopped,
+        runtime.settings.tick_seconds,
+        PLURAL,
+        namespace,
+        name,
+        lambda now: reconcile(runtime, name=name, namespace=namespace, body=dict(body), now=now),
+    )
 
 
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec.scaling.mode")
