@@ -33,6 +33,12 @@ class Settings(BaseSettings):
         default="foresight", description="kopf peering object used for leader election."
     )
     standalone: bool = Field(default=False, description="Skip peering (single replica, tests).")
+    priority: int | None = Field(
+        default=None,
+        ge=0,
+        description="kopf peering priority; default: random, so of several replicas exactly one acts "
+        "(kopf pauses every replica while two share the highest priority).",
+    )
     metrics_port: int = Field(default=8080, ge=0, le=65535, description="Operator's own /metrics; 0 = off.")
     liveness_port: int = Field(default=8081, ge=0, le=65535, description="kopf liveness probe; 0 = off.")
     model_dir: Path = Field(default=REPO_MODELS_DIR, description="Where shipped forecaster artifacts live.")

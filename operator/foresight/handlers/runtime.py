@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from typing import Any
 
 import kopf
@@ -38,17 +39,21 @@ def run(settings: Settings) -> None:
     if settings.metrics_port:
         prometheus_client.start_http_server(settings.metrics_port)
     memo = kopf.Memo(runtime=build_runtime(settings))
+    # Equal priorities make kopf pause all replicas; a random one elects the highest as the leader.
+    priority = settings.priority if settings.priority is not None else secrets.randbelow(2**31 - 1) + 1
     log.info(
         "starting operator",
         namespaces=settings.namespaces or "cluster-wide",
         prometheus=settings.prometheus_url,
         peering=None if settings.standalone else settings.peering_name,
+        priority=priority,
     )
     asyncio.run(
         kopf.operator(
             clusterwide=not settings.namespaces,
             namespaces=settings.namespaces,
             standalone=settings.standalone,
+            priority=priority,
             # A peering name makes peering mandatory in kopf, even with standalone=True.
             peering_name=None if settings.standalone else settings.peering_name,
             liveness_endpoint=f"http://0.0.0.0:{settings.liveness_port}/healthz"
