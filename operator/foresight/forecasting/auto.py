@@ -22,7 +22,10 @@ range and widening pushed it above 95 %; useful with ``mode="pick"``.
 
 from __future__ import annotations
 
+import zlib
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -34,6 +37,27 @@ from foresight.forecasting._series import Series
 __all__ = ["Auto"]
 
 DEFAULT_CANDIDATES = ("deepar", "seasonal-naive", "holt-winters", "fft")
+# Readings compared to recognise the history a cached choice was scored on.
+_FINGERPRINT = 8
+# Series whose tails are backtested together (bounds the memory of a cold start).
+_SCORE_CHUNK = 256
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """Blend weights and widening factors scored on one history, and when to score again."""
+
+    weights: np.ndarray  # [n_candidates]
+    widen: np.ndarray  # [n_candidates]
+    scored_end: int  # unix seconds of the step after the scored history
+    expires: int  # unix seconds: rescore from this history end on
+    step_seconds: int
+    horizon_steps: int
+    fingerprint: np.ndarray  # the last readings of the scored history
+
+
+def _end_seconds(s: Series) -> int:
+    return int(s.end.value // 1_000_000_000)
 
 
 class Auto(BaseForecaster):
@@ -59,6 +83,8 @@ class Auto(BaseForecaster):
         max_widen: float = 3.0,
         blend_temperature: float = 0.1,
         models: dict[str, BaseForecaster] | None = None,
+        rescore_every: int | None = None,
+        max_cached: int = 100_000,
     ) -> None:
         if mode not in ("pick", "blend"):
             raise ValueError("mode must be 'pick' or 'blend'")
@@ -73,6 +99,11 @@ class Auto(BaseForecaster):
         # Instances may be injected (tests, custom-trained models); otherwise from the registry.
         self._models = dict(models or {})
         self.last_choice: list[str] = []
+        # None: one horizon; 0: score on every call (no reuse).
+        self.rescore_every = rescore_every
+        self.max_cached = max_cached
+        self._choices: OrderedDict[str, _Choice] = OrderedDict()
+        self.rescored = 0  # series scored by the last call (the rest reused a choice)
 
     def config(self) -> dict[str, Any]:
         return {
@@ -84,6 +115,8 @@ class Auto(BaseForecaster):
             "calibrate": self.calibrate,
             "max_widen": self.max_widen,
             "blend_temperature": self.blend_temperature,
+            "rescore_every": self.rescore_every,
+            "max_cached": self.max_cached,
         }
 
     def model(self, name: str) -> BaseForecaster:
@@ -128,12 +161,9 @@ class Auto(BaseForecaster):
                     widen[i, c] = float(np.clip(np.quantile(factors, 0.9), 1.0, self.max_widen))
         return out, widen
 
-    def _sample_batch(
-        self, series: list[Series], horizon_steps: int, n_samples: int, seed: int
-    ) -> np.ndarray:
-        scores, widen = self.tail_scores(series, horizon_steps, seed)
-        n_models = len(self.candidates)
-        weights = np.zeros((len(series), n_models))
+    def _weights(self, scores: np.ndarray) -> np.ndarray:
+        """Blend (or pick) weights ``[batch, n_candidates]`` from tail CRPS."""
+        weights = np.zeros_like(scores)
         for i, row in enumerate(scores):
             finite = np.isfinite(row)
             if not finite.any():
@@ -147,6 +177,78 @@ class Auto(BaseForecaster):
                 logits = np.where(finite, -(row / best - 1.0) / self.blend_temperature, -np.inf)
                 w = np.exp(logits - logits.max())
                 weights[i] = w / w.sum()
+        return weights
+
+    def _reusable(self, s: Series, horizon_steps: int) -> _Choice | None:
+        choice = self._choices.get(s.item_id) if s.item_id else None
+        if choice is None or self.rescore_every == 0:
+            return None
+        end = _end_seconds(s)
+        if (
+            choice.step_seconds != s.step_seconds
+            or choice.horizon_steps != horizon_steps
+            or not choice.scored_end <= end < choice.expires
+        ):
+            return None
+        # The scored history's last readings must sit at the same times in this one.
+        back = (end - choice.scored_end) // s.step_seconds
+        stop = len(s) - back
+        if stop < len(choice.fingerprint):
+            return None
+        recent = s.clean()[stop - len(choice.fingerprint) : stop]
+        if not np.array_equal(recent, choice.fingerprint, equal_nan=True):
+            return None
+        return choice
+
+    def _choose(self, series: list[Series], horizon_steps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Weights and widening per series: remembered choices where still valid, else scored now."""
+        n_models = len(self.candidates)
+        weights = np.zeros((len(series), n_models))
+        widen = np.ones((len(series), n_models))
+        stale = []
+        for i, s in enumerate(series):
+            choice = self._reusable(s, horizon_steps)
+            if choice is None:
+                stale.append(i)
+            else:
+                weights[i], widen[i] = choice.weights, choice.widen
+                self._choices.move_to_end(s.item_id)
+        self.rescored = len(stale)
+        if not stale:
+            return weights, widen
+        # In bounded chunks: a cold start (every series at once) must not hold every backtest.
+        for lo in range(0, len(stale), _SCORE_CHUNK):
+            rows = stale[lo : lo + _SCORE_CHUNK]
+            scores, fresh_widen = self.tail_scores([series[i] for i in rows], horizon_steps, seed)
+            weights[rows] = self._weights(scores)
+            widen[rows] = fresh_widen
+        period = self.rescore_every or horizon_steps
+        for i in stale:
+            s = series[i]
+            if not s.item_id or self.rescore_every == 0:
+                continue
+            end = _end_seconds(s)
+            first = s.item_id not in self._choices
+            # A first choice lives 1..period steps (by a hash of the id) to spread later rescoring.
+            life = 1 + zlib.crc32(s.item_id.encode()) % period if first else period
+            self._choices[s.item_id] = _Choice(
+                weights=weights[i].copy(),
+                widen=widen[i].copy(),
+                scored_end=end,
+                expires=end + life * s.step_seconds,
+                step_seconds=s.step_seconds,
+                horizon_steps=horizon_steps,
+                fingerprint=s.clean()[-_FINGERPRINT:].copy(),
+            )
+            self._choices.move_to_end(s.item_id)
+        while len(self._choices) > self.max_cached:
+            self._choices.popitem(last=False)
+        return weights, widen
+
+    def _sample_batch(
+        self, series: list[Series], horizon_steps: int, n_samples: int, seed: int
+    ) -> np.ndarray:
+        weights, widen = self._choose(series, horizon_steps, seed)
         self.last_choice = [self.candidates[int(np.argmax(w))] for w in weights]
         # Whole samples per model: counts by largest remainder so they add up to n_samples.
         counts = np.floor(weights * n_samples).astype(int)

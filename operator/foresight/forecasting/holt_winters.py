@@ -35,6 +35,9 @@ _ALPHAS = (0.05, 0.2, 0.5, 0.9)
 _BETAS = (0.0, 0.05)
 _GAMMAS = (0.05, 0.2, 0.5)
 _PHIS = (0.98,)
+# Series fitted together: the cost per step is one pass over [chunk, grid]; memory is
+# [season + kept errors, chunk, grid] floats (about 0.3 GB for a daily season at 1-minute steps).
+_CHUNK = 512
 
 
 class HoltWinters(BaseForecaster):
@@ -78,7 +81,10 @@ class HoltWinters(BaseForecaster):
             for row, i in enumerate(members):
                 values = series[i].clean()[-window:]
                 ys[row, window - len(values) :] = values
-            out[members] = _fit_and_simulate(ys, m, horizon_steps, n_samples, rng)
+            # Bounded chunks: the fit holds [season, chunk, grid] states and errors.
+            for lo in range(0, len(members), _CHUNK):
+                chunk = members[lo : lo + _CHUNK]
+                out[chunk] = _fit_and_simulate(ys[lo : lo + _CHUNK], m, horizon_steps, n_samples, rng)
         return out
 
 
@@ -96,44 +102,60 @@ def _fit_and_simulate(
     n_grid = grid.shape[0]
     alpha, beta, gamma, phi = (grid[:, k][None, :] for k in range(4))
 
-    level, season = _initial_states(ys, m)
+    level, season0 = _initial_states(ys, m)
     level = np.repeat(level[:, None], n_grid, axis=1)
     trend = np.zeros((batch, n_grid))
-    season = np.repeat(season[:, None, :], n_grid, axis=1)  # [batch, grid, m]
+    # Time-major layouts: the slot read and written at step t, and the step's errors, are one
+    # contiguous [batch, grid] block (a strided gather over [batch, grid, m] cost 3-4x more).
+    season = np.repeat(season0.T[:, :, None], n_grid, axis=2)  # [m, batch, grid]
     sse = np.zeros((batch, n_grid))
-    errors = np.full((batch, n_grid, window), np.nan)
+    # Only the errors the residual bootstrap can draw from are kept.
+    kept = min(window, _residuals.MAX_RESIDUALS)
+    errors = np.full((kept, batch, n_grid), np.nan)
+    first_kept = window - kept
     start = m if m > 1 else 1
+    ys_t = np.ascontiguousarray(ys.T[:, :, None])  # [window, batch, 1]
+    observed = np.isfinite(ys_t)
+    damped = np.empty((batch, n_grid))
+    e = np.empty((batch, n_grid))
     for t in range(start, window):
-        y = ys[:, t : t + 1]
-        slot = t % m
-        s_t = season[:, :, slot]
-        yhat = level + phi * trend + s_t
-        ok = np.isfinite(y)
-        e = np.where(ok, y - yhat, 0.0)
-        errors[:, :, t] = np.where(ok, e, np.nan)
+        s_t = season[t % m]
+        np.multiply(phi, trend, out=damped)
+        np.subtract(ys_t[t], level, out=e)
+        e -= damped
+        e -= s_t
+        ok = observed[t]
+        np.copyto(e, 0.0, where=~ok)
+        if t >= first_kept:
+            errors[t - first_kept] = np.where(ok, e, np.nan)
         sse += e * e
-        level = level + phi * trend + alpha * e
-        trend = phi * trend + beta * e
-        season[:, :, slot] = s_t + gamma * e
+        level += damped
+        level += alpha * e
+        trend *= phi
+        trend += beta * e
+        s_t += gamma * e
 
     best = np.argmin(sse, axis=1)
     rows = np.arange(batch)
     a, b, g, p = (grid[best, k][:, None] for k in range(4))
     lvl = np.repeat(level[rows, best][:, None], n_samples, axis=1)  # [batch, samples]
     trd = np.repeat(trend[rows, best][:, None], n_samples, axis=1)
-    ssn = np.repeat(season[rows, best][:, None, :], n_samples, axis=1)  # [batch, samples, m]
-    resid = errors[rows, best]  # [batch, window]
+    # Only the slots the horizon visits are simulated (a daily season has 1,440 of them).
+    visited = sorted({(window + h) % m for h in range(horizon_steps)})
+    position = {slot: k for k, slot in enumerate(visited)}
+    ssn = np.repeat(season[visited][:, rows, best][:, :, None], n_samples, axis=2)  # [slots, batch, samples]
+    resid = errors[:, rows, best].T  # [batch, window]
     noise = np.stack([_residuals.bootstrap(r, (n_samples, horizon_steps), rng) for r in resid])
 
     paths = np.empty((batch, n_samples, horizon_steps))
     for h in range(horizon_steps):
-        slot = (window + h) % m
-        yhat = lvl + p * trd + ssn[:, :, slot]
+        s_h = ssn[position[(window + h) % m]]
+        yhat = lvl + p * trd + s_h
         e = noise[:, :, h]
         paths[:, :, h] = yhat + e
         lvl = lvl + p * trd + a * e
         trd = p * trd + b * e
-        ssn[:, :, slot] = ssn[:, :, slot] + g * e
+        s_h += g * e
     return paths
 
 

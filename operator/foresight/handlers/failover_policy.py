@@ -187,7 +187,9 @@ async def _signal_paths(
             if node is None or not finite.size:
                 continue
             start = s.start + timedelta(seconds=int(finite[0]) * s.step_seconds)
-            per_node[node] = forecasting.Series(s.values[finite[0] :], start, s.step_seconds, item_id=node)
+            per_node[node] = forecasting.Series(
+                s.values[finite[0] :], start, s.step_seconds, item_id=f"{node}/{signal.name}"
+            )
         if not per_node:
             problems.append(f"signal {signal.name}: no series with a {signal.node_label!r} label")
             continue

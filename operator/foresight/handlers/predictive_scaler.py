@@ -133,7 +133,7 @@ async def reconcile(
 
         step = int(parse_duration(spec.forecast.step).total_seconds())
         try:
-            history = await _history(runtime, spec, namespace, now, step)
+            history = await _history(runtime, spec, namespace, now, step, key)
         except MetricSourceError as exc:
             telemetry.prometheus_errors.labels(namespace, name, exc.reason).inc()
             await _degrade(spec, hpa_state, key, status, now, runtime.settings, exc, condition)
@@ -332,7 +332,7 @@ async def _ensure_hpa(
 
 
 async def _history(
-    runtime: Runtime, spec: PredictiveScalerSpec, namespace: str, now: datetime, step: int
+    runtime: Runtime, spec: PredictiveScalerSpec, namespace: str, now: datetime, step: int, key: str
 ) -> forecasting.Series:
     client = await asyncio.to_thread(runtime.prometheus_for, spec, namespace)
     start = now - parse_duration(spec.forecast.history)
@@ -343,9 +343,7 @@ async def _history(
     finite = np.flatnonzero(np.isfinite(values))
     values = values[finite[0] :]  # leading gaps carry no information
     first = sampled.start + timedelta(seconds=int(finite[0]) * sampled.step_seconds)
-    return forecasting.Series(
-        values=values, start=first, step_seconds=sampled.step_seconds, item_id=namespace
-    )
+    return forecasting.Series(values=values, start=first, step_seconds=sampled.step_seconds, item_id=key)
 
 
 def _round(value: float | None) -> float | None:
