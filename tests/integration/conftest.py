@@ -14,12 +14,19 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from kubernetes import client
+from kubernetes.client.rest import ApiException
+from operator_process import install_crds
 
 from foresight.devcluster import cluster
 from foresight.devcluster.handle import DevCluster, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+# The backfilled trace's `namespace` label: PredictiveScalers reading it must live there (tenancy).
+DEMO_NAMESPACE = "demo"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -58,9 +65,34 @@ def api(devcluster: DevCluster) -> Iterator[client.ApiClient]:
 
 
 @pytest.fixture(scope="session")
+def crds(api: client.ApiClient) -> list[str]:
+    """Every CRD in crds/ installed (or updated) and Established; left installed after the session."""
+    return install_crds(api, ROOT / "crds")
+
+
+@pytest.fixture(scope="session")
 def worker_nodes(devcluster: DevCluster) -> list[str]:
     """Three healthy kwok nodes in three zones for ordinary workloads (never broken by tests)."""
     return devcluster.create_nodes(3, prefix=f"pool-{uuid.uuid4().hex[:5]}")
+
+
+@pytest.fixture(scope="session")
+def demo_namespace(api: client.ApiClient, worker_nodes: list[str]) -> str:
+    """The namespace of the backfilled trace, with its `default` ServiceAccount; kept after the session."""
+    core = client.CoreV1Api(api)
+    try:
+        core.create_namespace({"metadata": {"name": DEMO_NAMESPACE}})  # type: ignore[arg-type]
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+    wait_for(
+        lambda: any(
+            sa.metadata.name == "default" for sa in core.list_namespaced_service_account(DEMO_NAMESPACE).items
+        ),
+        60,
+        what=f"default ServiceAccount in {DEMO_NAMESPACE}",
+    )
+    return DEMO_NAMESPACE
 
 
 @pytest.fixture

@@ -38,33 +38,6 @@ def load_example(name: str) -> dict[str, Any]:
     return yaml.safe_load((REPO / "examples" / name).read_text())
 
 
-@pytest.fixture(scope="module")
-def crds(api: client.ApiClient) -> list[str]:
-    """Install (or update) every CRD in crds/ and wait until each is Established."""
-    extensions = client.ApiextensionsV1Api(api)
-    names = []
-    for path in sorted((REPO / "crds").glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text())
-        name = crd["metadata"]["name"]
-        try:
-            extensions.create_custom_resource_definition(crd)
-        except ApiException as error:
-            if error.status != 409:
-                raise
-            current = extensions.read_custom_resource_definition(name)
-            crd["metadata"]["resourceVersion"] = current.metadata.resource_version
-            extensions.replace_custom_resource_definition(name, crd)
-        names.append(name)
-    for name in names:
-        wait_for(lambda name=name: _established(extensions, name), 30, what=f"CRD {name} Established")
-    return names
-
-
-def _established(extensions: client.ApiextensionsV1Api, name: str) -> bool:
-    conditions = extensions.read_custom_resource_definition(name).status.conditions or []
-    return any(c.type == "Established" and c.status == "True" for c in conditions)
-
-
 def _plural(kind: str) -> str:
     return {"PredictiveScaler": "predictivescalers", "FailoverPolicy": "failoverpolicies"}[kind]
 

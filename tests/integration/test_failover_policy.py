@@ -12,19 +12,17 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-from operator_process import OperatorProcess, install_crds
+from operator_process import OperatorProcess
 
 from foresight.api.v1alpha1.failover_policy import DEFAULT_TAINT_KEY
 from foresight.devcluster import nodes as kwok_nodes
 from foresight.devcluster.handle import DevCluster, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 GROUP, VERSION, PLURAL = "foresight.dev", "v1alpha1", "failoverpolicies"
 SIGNAL = "foresight_test_memory_available_bytes"
 GIB = 2**30
@@ -32,9 +30,8 @@ GIB = 2**30
 
 @pytest.fixture(scope="module")
 def operator(
-    devcluster: DevCluster, api: client.ApiClient, tmp_path_factory: pytest.TempPathFactory
+    devcluster: DevCluster, crds: list[str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
-    install_crds(api, ROOT / "crds")
     process = OperatorProcess(
         devcluster.kubeconfig,
         devcluster.prometheus_url,

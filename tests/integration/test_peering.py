@@ -7,22 +7,21 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
-from operator_process import OperatorProcess, install_crds
+from operator_process import OperatorProcess
 from test_predictive_scaler import GROUP, PLURAL, VERSION, _cleanup, _scaler, _status, _workload
 
 from foresight.devcluster.handle import DevCluster, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 INVOKED = "Daemon 'scaler_daemon' is invoked"  # kopf's debug line when a replica starts acting on a scaler
 
 
 def test_only_one_replica_acts_and_the_other_takes_over(
     api: client.ApiClient,
     devcluster: DevCluster,
-    worker_nodes: list[str],
+    crds: list[str],
+    demo_namespace: str,
     tmp_path: Path,
 ) -> None:
-    install_crds(api, ROOT / "crds")
     custom = client.CustomObjectsApi(api)
     peering = f"it-{uuid.uuid4().hex[:6]}"
     custom.create_cluster_custom_object(
@@ -31,16 +30,7 @@ def test_only_one_replica_acts_and_the_other_takes_over(
         "clusterkopfpeerings",
         {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": {"name": peering}},
     )
-    core = client.CoreV1Api(api)
-    namespace = "demo"  # the backfilled metric's namespace (tenancy)
-    if namespace not in {n.metadata.name for n in core.list_namespace().items}:
-        core.create_namespace({"metadata": {"name": namespace}})  # type: ignore[arg-type]
-    wait_for(
-        lambda: any(
-            sa.metadata.name == "default" for sa in core.list_namespaced_service_account(namespace).items
-        ),
-        60,
-    )
+    namespace = demo_namespace  # the backfilled metric's namespace (tenancy)
     app = f"peer-{uuid.uuid4().hex[:6]}"
     _workload(api, namespace, app)
     replicas = [

@@ -14,46 +14,20 @@ import threading
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-from operator_process import OperatorProcess, free_port, install_crds
+from operator_process import OperatorProcess, free_port
 
 from foresight.devcluster.handle import DevCluster, wait_for
 from foresight.kube import hpa as hpas
 
-ROOT = Path(__file__).resolve().parents[2]
 GROUP, VERSION, PLURAL = "foresight.dev", "v1alpha1", "predictivescalers"
-METRIC_NAMESPACE = "demo"  # the backfilled trace's `namespace` label: scalers must live there (tenancy)
 QUERY = 'sum(foresight_demo_requests_per_minute{namespace="demo", service="web"})'
 CAPACITY = 4.0  # requests/minute one replica serves: the trace's 20-100 rpm need 5-25 replicas
-
-
-@pytest.fixture(scope="module")
-def crds(api: client.ApiClient) -> list[str]:
-    return install_crds(api, ROOT / "crds")
-
-
-@pytest.fixture(scope="module")
-def demo_namespace(api: client.ApiClient, worker_nodes: list[str]) -> str:
-    core = client.CoreV1Api(api)
-    try:
-        core.create_namespace({"metadata": {"name": METRIC_NAMESPACE}})  # type: ignore[arg-type]
-    except ApiException as exc:
-        if exc.status != 409:
-            raise
-    wait_for(
-        lambda: any(
-            sa.metadata.name == "default" for sa in core.list_namespaced_service_account("demo").items
-        ),
-        60,
-        what="default ServiceAccount in demo",
-    )
-    return METRIC_NAMESPACE
 
 
 @pytest.fixture(scope="module")
