@@ -57,6 +57,7 @@ def _config(
     eval_days: float | None,
     sweep: bool,
     sweep_days: float | None,
+    calibrate: bool = True,
 ) -> simulation.BenchConfig:
     names = tuple(p.strip() for p in policies.split(",") if p.strip())
     unknown = sorted(set(names) - set(simulation.POLICIES))
@@ -74,6 +75,7 @@ def _config(
         eval_days=eval_days,
         sweep=sweep,
         sweep_days=sweep_days,
+        calibrate=calibrate,
     )
 
 
@@ -140,6 +142,9 @@ def bench(
     sweep_days: Annotated[
         float | None, typer.Option(help="Sweep on the first N evaluated days only.")
     ] = None,
+    calibrate: Annotated[
+        bool, typer.Option(help="Foresight scales its peak by how past peaks compared with forecasts.")
+    ] = True,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
     plot: Annotated[
         Path | None, typer.Option(help="Write a PNG: demand vs capacity, and the frontier.")
@@ -151,7 +156,7 @@ def bench(
     """Replay a load trace under HPA, Holt-Winters, FFT, Foresight and an oracle; score cost and violation."""
     config = _config(
         capacity_per_replica, peak_replicas, startup, policies, model, quantile, hpa_target, forecast_every,
-        eval_days, sweep, sweep_days,
+        eval_days, sweep, sweep_days, calibrate,
     )  # fmt: skip
     result = _run(trace, time_column, value_column, config)
     Console().print(_table(result))

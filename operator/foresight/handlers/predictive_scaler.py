@@ -53,6 +53,7 @@ class ScalerMemory:
 
     desired_history: tuple[tuple[datetime, int], ...] = ()
     accuracy: AccuracyTracker = field(default_factory=AccuracyTracker)
+    calibration: planning.PeakCalibration = field(default_factory=planning.PeakCalibration)
 
 
 @dataclass
@@ -167,9 +168,20 @@ async def reconcile(
             hpa_max_replicas=hpa_state.max_replicas,
             desired_history=memory.desired_history,
         )
+        memory.calibration = _observe_peaks(memory.calibration, history)
         decision = planning.decide(
-            policy, paths, step, current, now, samples_start=last_observed + timedelta(seconds=step)
+            policy,
+            paths,
+            step,
+            current,
+            now,
+            samples_start=last_observed + timedelta(seconds=step),
+            calibration_factor=memory.calibration.factor(policy.quantile),
         )
+        if decision.raw_peak_at_quantile is not None:
+            memory.calibration = memory.calibration.expect(
+                decision.window_start, decision.window_end, decision.raw_peak_at_quantile
+            )
         memory.desired_history = planning.record_desired(
             memory.desired_history,
             now,
@@ -329,6 +341,19 @@ async def _ensure_hpa(
         },
     )
     return await asyncio.to_thread(kube.create_hpa, namespace, manifest)
+
+
+def _observe_peaks(
+    calibration: planning.PeakCalibration, history: forecasting.Series
+) -> planning.PeakCalibration:
+    """Score the lead windows of earlier decisions that this history now covers."""
+    since = calibration.observe_from
+    if since is None:
+        return calibration
+    t0 = history.start.timestamp()
+    first = max(0, int((since - t0) // history.step_seconds))
+    seconds = t0 + np.arange(first, len(history.values)) * float(history.step_seconds)
+    return calibration.observe(seconds, history.clean()[first:])
 
 
 async def _history(

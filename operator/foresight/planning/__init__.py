@@ -14,9 +14,11 @@ from foresight.planning._scaling import (
     record_desired,
     replicas_for,
 )
+from foresight.planning.calibration import PeakCalibration
 
 __all__ = [
     "CurrentState",
+    "PeakCalibration",
     "PlanningPolicy",
     "ScalingDecision",
     "decide",

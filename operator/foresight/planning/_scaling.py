@@ -10,7 +10,9 @@ The rules, in order:
    capacity inside ``[now + startup, now + startup + control_interval]`` (later decisions cover what comes
    after). Each sample path is interpolated linearly onto the window's ends and its maximum taken there: the
    *peak* of that path.
-2. **Risk.** The floor is sized for the ``quantile`` of the peaks: ``ceil(peak_q / capacity_per_replica)``.
+2. **Risk.** The floor is sized for the ``quantile`` of the peaks: ``ceil(peak_q / capacity_per_replica)``,
+   where ``peak_q`` is multiplied by the caller's ``calibration_factor`` (see :mod:`.calibration`: what
+   past lead-window peaks turned out to be against what was predicted).
 3. **Scale-up is immediate**: a higher desired floor is applied at once (a late pod is an outage).
 4. **Scale-down is slow**: the floor falls only to the highest floor desired within the last
    ``stabilization_seconds`` (as the HPA's own scale-down stabilization), and by at most ``max_step_percent``
@@ -123,6 +125,8 @@ class ScalingDecision:
     peak_p90: float | None = None
     peak_at_quantile: float | None = None
     peak_time: datetime | None = None
+    raw_peak_at_quantile: float | None = None  # before the calibration factor
+    calibration_factor: float = 1.0
 
 
 def lead_window(policy: PlanningPolicy, now: datetime) -> tuple[datetime, datetime]:
@@ -224,6 +228,7 @@ def decide(
     current: CurrentState,
     now: datetime,
     samples_start: datetime | None = None,
+    calibration_factor: float = 1.0,
 ) -> ScalingDecision:
     """Decide the HPA floor for ``now`` from forecast sample paths ``samples[n_samples, horizon_steps]``.
 
@@ -265,7 +270,9 @@ def decide(
     start_offset = (window_start - origin).total_seconds()
     end_offset = (window_end - origin).total_seconds()
     peaks, times, values = peak_samples(paths, step_seconds, start_offset, end_offset)
-    p10, p50, p90, peak_q = _quantiles(np.sort(peaks), (0.1, 0.5, 0.9, policy.quantile))
+    p10, p50, p90, raw_peak_q = _quantiles(np.sort(peaks), (0.1, 0.5, 0.9, policy.quantile))
+    factor = calibration_factor if math.isfinite(calibration_factor) and calibration_factor > 0 else 1.0
+    peak_q = raw_peak_q * factor
     # When does the risk-level path peak? The per-point quantile is what a user would plot.
     peak_time = origin + timedelta(
         seconds=float(times[int(np.argmax(_quantile_rows(np.sort(values, axis=0), policy.quantile)))])
@@ -278,8 +285,9 @@ def decide(
         # Bounds win over stabilization: a lowered maxReplicas applies at once.
         floor, how = high, f"capped by maxReplicas {high}"
     unit = policy.load_unit
+    calibrated = f" × {factor:.2f} calibration" if factor != 1.0 else ""
     reason = (
-        f"p{policy.quantile * 100:g} peak {_fmt_load(peak_q, unit)} at {peak_time:%H:%M} "
+        f"p{policy.quantile * 100:g} peak {_fmt_load(raw_peak_q, unit)}{calibrated} at {peak_time:%H:%M} "
         f"÷ {_fmt_load(policy.capacity_per_replica, unit)}/replica → {needed} replicas"
     )
     if desired != needed:
@@ -296,6 +304,8 @@ def decide(
         peak_p90=p90,
         peak_at_quantile=peak_q,
         peak_time=peak_time,
+        raw_peak_at_quantile=raw_peak_q,
+        calibration_factor=factor,
     )
 
 

@@ -64,6 +64,7 @@ class BenchConfig:
     hpa_target: float = 0.7
     quantile: float = 0.9
     safety_net_target: float = 0.9
+    calibrate: bool = True
     fft_window_seconds: int = 3600
     fft_margin: float = 1.0
     forecast_every_seconds: int = 300
@@ -144,6 +145,7 @@ def _policy(
             banks[family],
             quantile=knob or config.quantile,
             safety_net=HpaConfig(target_utilization=config.safety_net_target),
+            calibrate=config.calibrate,
         )
     lead = float(config.startup_seconds)
     window = (

@@ -244,6 +244,18 @@ class _Planner:
     hpa: HpaConfig
     interval_ticks: int | None = None
     history: tuple = ()
+    calibration: planning.PeakCalibration = dataclasses.field(default_factory=planning.PeakCalibration)
+
+    def _calibration_factor(self, tick: int) -> float:
+        """Score past lead windows on the demand seen before this tick, then the factor for this one."""
+        since = self.calibration.observe_from
+        if since is not None:
+            t0 = self.workload.start.timestamp()
+            first = max(0, math.floor((since - t0) / self.workload.tick_seconds))
+            if first < tick:
+                seconds = t0 + np.arange(first, tick) * float(self.workload.tick_seconds)
+                self.calibration = self.calibration.observe(seconds, self.workload.demand[first:tick])
+        return self.calibration.factor(self.planning_policy.quantile)
 
     def floor(self, tick: int, current_floor: int, replicas: int, ready: int, load: float) -> int:
         bank = self.policy.bank
@@ -268,7 +280,12 @@ class _Planner:
             current,
             now,
             samples_start=start + timedelta(seconds=float(bank.origins[j])),
+            calibration_factor=self._calibration_factor(tick) if self.policy.calibrate else 1.0,
         )
+        if self.policy.calibrate and decision.raw_peak_at_quantile is not None:
+            self.calibration = self.calibration.expect(
+                decision.window_start, decision.window_end, decision.raw_peak_at_quantile
+            )
         self.history = planning.record_desired(
             self.history, now, decision.desired_replicas, self.planning_policy.stabilization_seconds
         )
@@ -287,6 +304,7 @@ class ForesightPolicy:
     safety_net: HpaConfig = dataclasses.field(default_factory=lambda: HpaConfig(target_utilization=0.9))
     stabilization_seconds: int = 300
     max_step_percent: int = 50
+    calibrate: bool = True
     name: str = "foresight"
 
     def controller(self, workload: Workload, cluster: ClusterConfig) -> _Planner:

@@ -1,0 +1,109 @@
+"""Conformal calibration of the lead-window peak: size for what past forecasts missed, not what they said.
+
+A sample-path forecast can be right on average and still under-dispersed exactly where the planner looks
+(the peak of a one-minute window a few minutes ahead), or miss peaks finer than its step. The planner
+therefore keeps score: every decision leaves its *raw* predicted peak at the configured quantile for its
+lead window, and once that window has been observed, the ratio ``realized peak / predicted peak`` joins a
+rolling record. The calibration factor is the split-conformal quantile of those ratios at the same level,
+``r_(ceil((n + 1) q))``: had every past prediction been multiplied by it, a share ``q`` of the windows
+would have been covered. The planner multiplies the raw peak by the factor (bounded to ``[min_factor,
+max_factor]``; 1 until ``min_windows`` windows are scored).
+
+Ratios use the raw prediction, never the calibrated one, so the factor measures the forecaster alone and
+cannot feed back on itself. Everything is pure: the caller passes observations and ``now``.
+
+>>> from datetime import datetime, timedelta, timezone
+>>> t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+>>> cal = PeakCalibration(min_windows=3)
+>>> for k in range(4):  # predicted 100, realized 120 every time
+...     now = t0 + timedelta(minutes=k)
+...     cal = cal.expect(now + timedelta(minutes=3), now + timedelta(minutes=4), 100.0)
+>>> seconds = t0.timestamp() + 60.0 * np.arange(10)  # readings, one a minute
+>>> cal = cal.observe(seconds, [120.0] * 10)
+>>> len(cal.ratios), round(cal.factor(0.9), 3)
+(4, 1.2)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from datetime import datetime
+
+import numpy as np
+
+__all__ = ["PeakCalibration"]
+
+
+@dataclasses.dataclass(frozen=True)
+class PeakCalibration:
+    """Rolling record of realized / predicted lead-window peaks (immutable: methods return a new one)."""
+
+    keep: int = 1440  # scored windows kept: a day of one-minute decisions
+    min_windows: int = 60
+    min_factor: float = 0.75
+    max_factor: float = 3.0
+    pending: tuple[tuple[datetime, datetime, float], ...] = ()
+    ratios: tuple[float, ...] = ()
+
+    def expect(self, window_start: datetime, window_end: datetime, predicted_peak: float) -> PeakCalibration:
+        """Remember a decision's raw predicted peak for ``[window_start, window_end]``."""
+        if not math.isfinite(predicted_peak) or predicted_peak <= 0:
+            return self
+        # Pending windows are bounded too: at most one per decision over the lead time.
+        pending = (*self.pending, (window_start, window_end, float(predicted_peak)))[-self.keep :]
+        return dataclasses.replace(self, pending=pending)
+
+    def observe(
+        self, seconds: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray
+    ) -> PeakCalibration:
+        """Score every pending window that ``seconds`` (ascending Unix times of ``values``) covers to its end.
+
+        Pass readings from the earliest pending window's start on (:attr:`observe_from`); NaN is skipped.
+        A window is scored by the highest reading inside it (or, with no reading inside, at the reading
+        nearest after its start); windows with no finite reading at all are dropped unscored.
+        """
+        if not self.pending or not len(seconds):
+            return self
+        stamps = np.asarray(seconds, dtype=float)
+        load = np.asarray(values, dtype=float)
+        last = stamps[-1]
+        ratios = list(self.ratios)
+        still: list[tuple[datetime, datetime, float]] = []
+        for start, end, predicted in self.pending:
+            lo, hi = start.timestamp(), end.timestamp()
+            if hi > last:
+                still.append((start, end, predicted))
+                continue
+            inside = (stamps >= lo) & (stamps <= hi)
+            if not inside.any():
+                after = np.flatnonzero(stamps >= lo)
+                inside = np.zeros_like(inside)
+                if after.size:
+                    inside[after[0]] = True
+            window = load[inside]
+            window = window[np.isfinite(window)]
+            if window.size:
+                ratios.append(float(window.max()) / predicted)
+        return dataclasses.replace(self, pending=tuple(still), ratios=tuple(ratios[-self.keep :]))
+
+    @property
+    def observe_from(self) -> float | None:
+        """Unix time of the earliest pending window's start (readings before it are not needed)."""
+        return min((start.timestamp() for start, _, _ in self.pending), default=None)
+
+    def factor(self, quantile: float) -> float:
+        """The multiplier on the raw peak that would have covered a share ``quantile`` of scored windows.
+
+        >>> PeakCalibration(min_windows=2, ratios=(0.5, 0.6, 0.7, 0.8)).factor(0.5)
+        0.75
+        >>> PeakCalibration(min_windows=5, ratios=(2.0,) * 4).factor(0.9)  # too few windows yet
+        1.0
+        """
+        n = len(self.ratios)
+        if n < self.min_windows:
+            return 1.0
+        ordered = np.sort(np.asarray(self.ratios))
+        rank = min(n, math.ceil((n + 1) * quantile)) - 1
+        return float(np.clip(ordered[rank], self.min_factor, self.max_factor))
