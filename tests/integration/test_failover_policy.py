@@ -8,10 +8,12 @@ then does the test break the node.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -26,6 +28,7 @@ from foresight.devcluster.handle import DevCluster, wait_for
 GROUP, VERSION, PLURAL = "foresight.dev", "v1alpha1", "failoverpolicies"
 SIGNAL = "foresight_test_memory_available_bytes"
 GIB = 2**30
+HISTORY_ANNOTATION = "foresight.dev/failure-history"
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +155,10 @@ def _running(api: client.ApiClient, namespace: str) -> list[client.V1Pod]:
 def _our_taints(api: client.ApiClient, node: str) -> set[str]:
     taints = client.CoreV1Api(api).read_node(node).spec.taints or []
     return {t.effect for t in taints if t.key == DEFAULT_TAINT_KEY}
+
+
+def _time(text: str | None) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else datetime.min.replace(tzinfo=UTC)
 
 
 def _status(api: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
@@ -286,3 +293,161 @@ def test_dry_run_reports_and_changes_nothing(
             what="dryRun plan reported",
         )
         assert not any(_our_taints(api, n) for n in names)
+
+
+class TaintWatch:
+    """Samples the pool's taints, then the workload's pods, twice a second while a test runs.
+
+    Taints are read before pods, so a node escalated just after the previous one finished draining is
+    never seen next to that node's already evicted pods.
+    """
+
+    def __init__(self, api: client.ApiClient, pool: str, namespace: str) -> None:
+        self.core = client.CoreV1Api(api)
+        self.pool, self.namespace = pool, namespace
+        self.most_draining = 0
+        self.lost_no_schedule: set[str] = set()
+        self._hard: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            hard = {
+                n.metadata.name
+                for n in self.core.list_node(label_selector=f"pool={self.pool}").items
+                if any(t.key == DEFAULT_TAINT_KEY and t.effect == "NoSchedule" for t in n.spec.taints or [])
+            }
+            self.lost_no_schedule |= self._hard - hard
+            self._hard |= hard
+            pods = self.core.list_namespaced_pod(self.namespace, label_selector="app=svc").items
+            busy = {p.spec.node_name for p in pods if p.metadata.deletion_timestamp is None}
+            self.most_draining = max(self.most_draining, len(hard & busy))
+            self._stop.wait(0.5)
+
+    def __enter__(self) -> TaintWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def test_operator_killed_mid_drain_converges(
+    api: client.ApiClient,
+    operator: OperatorProcess,
+    devcluster: DevCluster,
+    namespace: str,
+    pool: tuple[str, list[str]],
+) -> None:
+    pool_label, names = pool
+    first, second, spare = names
+    _deployment(api, namespace, pool_label, replicas=9)
+    _pdb(api, namespace, min_available=8)  # one eviction at a time: a drain spans several ticks
+    wait_for(lambda: len(_running(api, namespace)) == 9, 120, what="9 Running pods")
+    on_first = len(_pods_on(api, namespace, first))
+    assert on_first >= 2, f"the spread left {on_first} pod(s) on {first}: no drain to interrupt"
+    name = f"p-{uuid.uuid4().hex[:5]}"
+    with SignalDriver(devcluster, name, names) as driver, TaintWatch(api, pool_label, namespace) as watch:
+        # Two nodes past the threshold: maxNodesAtOnce=1 drains the first (by name) while the second waits.
+        driver.values[first] = driver.values[second] = 0.5 * GIB
+        client.CustomObjectsApi(api).create_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, _policy(name, pool_label)
+        )
+        wait_for(
+            lambda: (
+                "NoSchedule" in _our_taints(api, first)
+                and 0 < len(_pods_on(api, namespace, first)) < on_first
+            ),
+            240,
+            what=f"{first} tainted and partly drained",
+        )
+        operator.kill()
+        left = len(_pods_on(api, namespace, first))
+        assert left > 0, "the drain finished before the operator was killed"
+        operator.start()
+
+        # The new process resumes from the API alone: finishes the first drain, then takes the second node.
+        wait_for(lambda: not _pods_on(api, namespace, first), 120, what=f"{first} drained after the restart")
+        wait_for(lambda: not _pods_on(api, namespace, second), 120, what=f"{second} drained next")
+        wait_for(lambda: len(_running(api, namespace)) == 9, 120, what="9 Running pods on the spare node")
+        assert {p.spec.node_name for p in _running(api, namespace)} == {spare}
+        status = wait_for(
+            lambda: (
+                (s := _status(api, namespace, name))
+                and {r["node"]: r["state"] for r in s.get("nodesAtRisk", [])}
+                == {first: "drained", second: "drained"}
+                and s
+            ),
+            30,
+            what="status: both at-risk nodes drained",
+        )
+
+    # One taint of each effect on each at-risk node, none on the spare, and nothing taken back meanwhile.
+    core = client.CoreV1Api(api)
+    for node in names:
+        ours = sorted(t.effect for t in core.read_node(node).spec.taints or [] if t.key == DEFAULT_TAINT_KEY)
+        assert ours == ([] if node == spare else ["NoSchedule", "PreferNoSchedule"]), (node, ours)
+    assert not watch.lost_no_schedule, f"NoSchedule removed and added again on {watch.lost_no_schedule}"
+    assert watch.most_draining == 1, f"maxNodesAtOnce=1 but {watch.most_draining} nodes drained at once"
+    assert status["lastEscalationTime"]
+    for node in (first, second):
+        assert "foresight.dev/escalated-at" in (core.read_node(node).metadata.annotations or {})
+    evicted = {a["node"] for a in status["recentActions"] if a["action"] == "evict"}
+    assert second in evicted, status["recentActions"]
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "True" and "2 at risk" in ready["message"]
+
+
+def _failure_probability(operator: OperatorProcess, node: str) -> float | None:
+    prefix = f'foresight_node_failure_probability{{node="{node}"}} '
+    line = next((x for x in operator.metrics().splitlines() if x.startswith(prefix)), None)
+    return None if line is None else float(line.removeprefix(prefix))
+
+
+def test_failure_history_survives_a_restart(
+    api: client.ApiClient,
+    operator: OperatorProcess,
+    devcluster: DevCluster,
+    namespace: str,
+    pool: tuple[str, list[str]],
+) -> None:
+    pool_label, names = pool
+    flapped, steady = names[0], names[1]
+    core = client.CoreV1Api(api)
+
+    def history(node: str) -> list[dict[str, str]]:
+        annotations = core.read_node(node).metadata.annotations or {}
+        return list(json.loads(annotations.get(HISTORY_ANNOTATION, "[]")))
+
+    name = f"p-{uuid.uuid4().hex[:5]}"
+    with SignalDriver(devcluster, name, names):
+        client.CustomObjectsApi(api).create_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, _policy(name, pool_label)
+        )
+        wait_for(lambda: _status(api, namespace, name).get("lastEvaluation"), 60, what="first evaluation")
+        kwok_nodes.make_not_ready(api, flapped)
+        down = wait_for(lambda: (h := history(flapped)) and h, 60, what="failure recorded on the node")
+        assert len(down) == 1 and "up" not in down[0]
+        core.patch_node(flapped, {"metadata": {"labels": {kwok_nodes.NOT_READY_LABEL: None}}})
+        up = wait_for(lambda: (h := history(flapped)) and "up" in h[-1] and h, 60, what="recovery recorded")
+        assert up[0]["down"] == down[0]["down"] and up[0]["up"] >= up[0]["down"]
+        assert not history(steady)
+        before = _failure_probability(operator, flapped)
+        assert before is not None and before > (_failure_probability(operator, steady) or 0.0)
+
+        operator.kill()
+        operator.start()
+        started = datetime.now(UTC)
+        # A fresh process has no memory of the flap: only the annotation can make the node riskier.
+        wait_for(
+            lambda: _time(_status(api, namespace, name).get("lastEvaluation")) > started,
+            30,
+            what="an evaluation by the new process",
+        )
+        flapped_p = _failure_probability(operator, flapped)
+        steady_p = _failure_probability(operator, steady)
+        assert flapped_p is not None and steady_p is not None
+        assert flapped_p > steady_p, "the recurrence hazard was lost with the process"
+        assert history(flapped) == up, "the new process rewrote or repeated the recorded failure"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,23 +41,22 @@ PLURAL = failover_policy.PLURAL
 RECENT_ACTIONS = 20
 SIGNAL_MODEL = "auto"
 SIGNAL_HORIZON_STEPS = 30
+# Set with the NoSchedule taint, removed with it: when this node was escalated (paces cooldownSeconds).
+ESCALATED_ANNOTATION = "foresight.dev/escalated-at"
 log = logs.get(__name__)
 
 
 @dataclass
-class NodeMemory:
-    """Per-node failure history seen by this process (Ready transitions); starts empty on restart."""
-
-    failures: list[tuple[datetime, datetime | None]] = field(default_factory=list)
-    not_ready_transitions: list[datetime] = field(default_factory=list)
-    was_ready: bool | None = None
-
-
-@dataclass
 class FailoverMemory:
-    """Everything the failover loop keeps between ticks."""
+    """What the failover loop keeps between ticks; none of it is needed to resume after a restart.
 
-    nodes: dict[str, NodeMemory] = field(default_factory=dict)
+    Each node's failure history is stored on the node (:data:`fo.FAILURE_HISTORY_ANNOTATION`) and read
+    back every tick; ``seen_ready`` only lets a node that fails right after joining count as failed, and
+    in dryRun (which writes nothing) ``histories`` holds what active mode would have written.
+    """
+
+    seen_ready: set[str] = field(default_factory=set)
+    histories: dict[str, fo.FailureHistory] = field(default_factory=dict)
     prior: fo.FailurePrior | None = None
 
 
@@ -74,24 +73,13 @@ def label_selector_string(selector: LabelSelector) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(selector.match_labels.items()))
 
 
-def observe_node(
-    node: dict[str, Any], lease: dict[str, Any] | None, memory: NodeMemory
-) -> fo.NodeObservation:
-    """A node object (and its lease) as the planner sees it; updates the flap memory."""
+def observe_node(node: dict[str, Any], lease: dict[str, Any] | None) -> fo.NodeObservation:
+    """A node object (and its lease) as the planner sees it, without its failure history yet."""
     meta, spec, status = node["metadata"], node.get("spec", {}), node.get("status", {})
     conditions = tuple(
         fo.NodeCondition(c["type"], c["status"], _time(c.get("lastTransitionTime")))
         for c in status.get("conditions") or []
     )
-    ready = next((c for c in conditions if c.type == "Ready"), None)
-    is_ready = ready is not None and ready.status == "True"
-    if memory.was_ready is True and not is_ready:
-        moment = (ready.last_transition_time if ready else None) or datetime.now(UTC)
-        memory.not_ready_transitions.append(moment)
-        memory.failures.append((moment, None))
-    if memory.was_ready is False and is_ready and memory.failures and memory.failures[-1][1] is None:
-        memory.failures[-1] = (memory.failures[-1][0], ready.last_transition_time if ready else None)
-    memory.was_ready = is_ready
     lease_spec = (lease or {}).get("spec", {})
     return fo.NodeObservation(
         name=meta["name"],
@@ -99,10 +87,62 @@ def observe_node(
         conditions=conditions,
         lease_renew_time=_time(lease_spec.get("renewTime")),
         lease_duration_seconds=float(lease_spec.get("leaseDurationSeconds") or 40),
-        not_ready_transitions=tuple(memory.not_ready_transitions),
         taints=tuple(fo.Taint(t["key"], t["effect"], t.get("value", "")) for t in spec.get("taints") or []),
         unschedulable=bool(spec.get("unschedulable")),
+        created=_time(meta.get("creationTimestamp")),
     )
+
+
+def history_patch(node: dict[str, Any], history: fo.FailureHistory) -> dict[str, Any] | None:
+    """The patch storing ``history`` on the node, guarded by its resourceVersion; ``None`` if unchanged.
+
+    >>> n = {"metadata": {"resourceVersion": "7", "annotations": {}}}
+    >>> history_patch(n, fo.FailureHistory())["metadata"]["annotations"]
+    {'foresight.dev/failure-history': '[]'}
+    >>> n["metadata"]["annotations"]["foresight.dev/failure-history"] = "[]"
+    >>> history_patch(n, fo.FailureHistory()) is None
+    True
+    """
+    value = fo.encode_failure_history(history)
+    annotations = node["metadata"].get("annotations") or {}
+    if annotations.get(fo.FAILURE_HISTORY_ANNOTATION) == value:
+        return None
+    return {
+        "metadata": {
+            "resourceVersion": node["metadata"]["resourceVersion"],
+            "annotations": {fo.FAILURE_HISTORY_ANNOTATION: value},
+        }
+    }
+
+
+async def _failure_history(
+    memory: FailoverMemory, node: dict[str, Any], observed: fo.NodeObservation, now: datetime, dry_run: bool
+) -> tuple[fo.FailureHistory, dict[str, Any]]:
+    """The node's failure history after this look, written back to the node (not in dryRun).
+
+    Returns the history and the node object as it now is (a write bumps its resourceVersion).
+    """
+    name = observed.name
+    stored = fo.decode_failure_history(
+        (node["metadata"].get("annotations") or {}).get(fo.FAILURE_HISTORY_ANNOTATION)
+    )
+    known = memory.histories.get(name, stored) if dry_run else stored
+    history = fo.update_failure_history(known, observed, now, seen_ready=name in memory.seen_ready)
+    if observed.ready:
+        memory.seen_ready.add(name)
+    if dry_run:
+        memory.histories[name] = history
+        return history, node
+    # An empty history is not written: the annotation appears with a node's first failure.
+    patch = history_patch(node, history) if history.failures or stored.failures else None
+    if patch is None:
+        return history, node
+    try:
+        return history, await asyncio.to_thread(kube.patch_node, name, patch)
+    except kube.Conflict:
+        return history, node  # the node changed under us: the next tick reads it again and retries
+    except kube.NotFound:
+        return history, node
 
 
 def observe_pod(pod: dict[str, Any], namespace_labels: Mapping[str, Mapping[str, str]]) -> fo.PodObservation:
@@ -134,12 +174,19 @@ def observe_pdb(pdb: dict[str, Any]) -> fo.DisruptionBudget:
     )
 
 
-def taint_patch(node: dict[str, Any], key: str, effect: str, add: bool) -> dict[str, Any] | None:
+def taint_patch(
+    node: dict[str, Any], key: str, effect: str, add: bool, *, escalated_at: str | None = None
+) -> dict[str, Any] | None:
     """One patch adding or removing Foresight's taint, guarded by the node's resourceVersion.
 
+    The ``NoSchedule`` taint carries :data:`ESCALATED_ANNOTATION` (``escalated_at``) in the same write, so
+    the cooldown clock survives an operator killed before it wrote the policy's status.
+
     >>> n = {"metadata": {"resourceVersion": "5"}, "spec": {"taints": [{"key": "x", "effect": "NoSchedule"}]}}
-    >>> taint_patch(n, "foresight.dev/failure-predicted", "NoSchedule", True)["spec"]["taints"][1]["key"]
-    'foresight.dev/failure-predicted'
+    >>> key = "foresight.dev/failure-predicted"
+    >>> p = taint_patch(n, key, "NoSchedule", True, escalated_at="2025-01-01T00:00:00Z")
+    >>> p["spec"]["taints"][1]["key"], p["metadata"]["annotations"]
+    ('foresight.dev/failure-predicted', {'foresight.dev/escalated-at': '2025-01-01T00:00:00Z'})
     >>> taint_patch(n, "foresight.dev/failure-predicted", "NoSchedule", False) is None
     True
     """
@@ -151,7 +198,26 @@ def taint_patch(node: dict[str, Any], key: str, effect: str, add: bool) -> dict[
         taints.append({"key": key, "value": "true", "effect": effect})
     else:
         taints = [t for t in taints if not (t["key"] == key and t["effect"] == effect)]
-    return {"metadata": {"resourceVersion": node["metadata"]["resourceVersion"]}, "spec": {"taints": taints}}
+    metadata: dict[str, Any] = {"resourceVersion": node["metadata"]["resourceVersion"]}
+    if effect == "NoSchedule" and (escalated_at is not None or not add):
+        metadata["annotations"] = {ESCALATED_ANNOTATION: escalated_at if add else None}
+    return {"metadata": metadata, "spec": {"taints": taints}}
+
+
+def last_escalation(status_time: str | None, nodes: list[dict[str, Any]]) -> datetime | None:
+    """When a node was last escalated: the later of the policy's status and the nodes' own record.
+
+    >>> n = {"metadata": {"annotations": {"foresight.dev/escalated-at": "2025-01-01T00:05:00Z"}}}
+    >>> last_escalation("2025-01-01T00:00:00Z", [n, {"metadata": {}}]).minute
+    5
+    """
+    times = [_time(status_time)]
+    for node in nodes:
+        try:
+            times.append(_time((node["metadata"].get("annotations") or {}).get(ESCALATED_ANNOTATION)))
+        except ValueError:
+            continue  # edited by hand: the status still holds the time
+    return max((t for t in times if t is not None), default=None)
 
 
 async def _signal_paths(
@@ -241,15 +307,17 @@ async def reconcile(
     lease_of = {lease["metadata"]["name"]: lease for lease in leases}
     namespace_labels = {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in namespaces}
     node_objects = {n["metadata"]["name"]: n for n in nodes_raw}
-    nodes = [
-        observe_node(
-            n,
-            lease_of.get(n["metadata"]["name"]),
-            memory.nodes.setdefault(n["metadata"]["name"], NodeMemory()),
+    histories: dict[str, fo.FailureHistory] = {}
+    nodes = []
+    for raw in nodes_raw:
+        observed = observe_node(raw, lease_of.get(raw["metadata"]["name"]))
+        if not fo.selector_matches(spec.node_selector, observed.labels):
+            continue
+        history, node_objects[observed.name] = await _failure_history(
+            memory, raw, observed, now, spec.mode == "dryRun"
         )
-        for n in nodes_raw
-    ]
-    nodes = [n for n in nodes if fo.selector_matches(spec.node_selector, n.labels)]
+        histories[observed.name] = history
+        nodes.append(replace(observed, not_ready_transitions=history.not_ready_transitions))
     pods = [observe_pod(p, namespace_labels) for p in pods_raw]
     pdbs = [observe_pdb(p) for p in pdbs_raw]
 
@@ -264,17 +332,19 @@ async def reconcile(
             spec,
             node,
             signal_paths.get(node.name, {}),
-            fo.FailureHistory(tuple(memory.nodes[node.name].failures)),
+            histories[node.name],
             now,
             prior=memory.prior,
         )
         for node in nodes
     }
-    last_escalation = _time(status.last_escalation_time)
-    plan = fo.plan_actions(spec, risks, nodes, pods, pdbs, last_escalation, now)
+    selected = [node_objects[n.name] for n in nodes]
+    plan = fo.plan_actions(
+        spec, risks, nodes, pods, pdbs, last_escalation(status.last_escalation_time, selected), now
+    )
     records = []
     for action in plan:
-        record = await _apply(action, spec, node_objects, body, namespace, name)
+        record = await _apply(action, spec, node_objects, body, namespace, name, now)
         records.append(record.to_record(now))
         if action.kind == "taint" and action.effect == "NoSchedule":
             status.last_escalation_time = iso(now)
@@ -307,6 +377,7 @@ async def _apply(
     body: dict[str, Any],
     namespace: str,
     name: str,
+    now: datetime,
 ) -> fo.Action:
     """Carry out one planned action (not in dryRun); returns the action as it really went."""
     telemetry.failover_actions.labels(namespace, name, action.kind).inc()
@@ -317,7 +388,13 @@ async def _apply(
             node = node_objects.get(action.node)
             if node is None:
                 node = await asyncio.to_thread(kube.get_node, action.node)
-            patch = taint_patch(node, spec.actions.taint_key, str(action.effect), action.kind == "taint")
+            patch = taint_patch(
+                node,
+                spec.actions.taint_key,
+                str(action.effect),
+                action.kind == "taint",
+                escalated_at=iso(now),
+            )
             if patch is None:
                 return action
             try:
