@@ -95,6 +95,27 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _gpu_library_rss_mb() -> float:
+    """Resident memory of mapped GPU runtime libraries (the PyPI torch wheel loads CUDA's at import).
+
+    The operator image installs the CPU-only torch wheel, which maps none of them; this figure says how
+    much of the RSS above is owed to the wheel of the machine the benchmark ran on.
+    """
+    total_kb, gpu = 0, False
+    try:
+        with open("/proc/self/smaps") as smaps:
+            for line in smaps:
+                head = line.split(maxsplit=6)
+                if len(head) >= 5 and "-" in head[0] and ":" not in head[0]:
+                    path = head[5] if len(head) > 5 else ""
+                    gpu = "/nvidia/" in path or "_cuda" in path or "cudnn" in path or "nccl" in path
+                elif gpu and line.startswith("Rss:"):
+                    total_kb += int(line.split()[1])
+    except OSError:
+        return 0.0
+    return total_kb / 1024
+
+
 def tick_benchmark(
     trace: pathlib.Path, scalers: int, model: str, history_points: int, repeats: int
 ) -> dict[str, Any]:
@@ -134,6 +155,7 @@ def tick_benchmark(
         "cpu_seconds_max": round(float(np.max(cpu[1:])), 3),
         "rss_after_model_mb": round(rss_model, 1),
         "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "gpu_library_rss_mb": round(_gpu_library_rss_mb(), 1),
         "decisions": len(decisions),
     }
 

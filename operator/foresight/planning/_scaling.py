@@ -11,8 +11,8 @@ The rules, in order:
    after). Each sample path is interpolated linearly onto the window's ends and its maximum taken there: the
    *peak* of that path.
 2. **Risk.** The floor is sized for the ``quantile`` of the peaks: ``ceil(peak_q / capacity_per_replica)``,
-   where ``peak_q`` is multiplied by the caller's ``calibration_factor`` (see :mod:`.calibration`: what
-   past lead-window peaks turned out to be against what was predicted).
+   where ``peak_q`` is multiplied by the factor of the caller's ``calibration`` (see :mod:`.calibration`:
+   what past lead-window peaks turned out to be against what was predicted).
 3. **Scale-up is immediate**: a higher desired floor is applied at once (a late pod is an outage).
 4. **Scale-down is slow**: the floor falls only to the highest floor desired within the last
    ``stabilization_seconds`` (as the HPA's own scale-down stabilization), and by at most ``max_step_percent``
@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from foresight.api.v1alpha1 import predictive_scaler
+from foresight.planning.calibration import PeakCalibration
 
 __all__ = [
     "CurrentState",
@@ -228,7 +229,7 @@ def decide(
     current: CurrentState,
     now: datetime,
     samples_start: datetime | None = None,
-    calibration_factor: float = 1.0,
+    calibration: PeakCalibration | None = None,
 ) -> ScalingDecision:
     """Decide the HPA floor for ``now`` from forecast sample paths ``samples[n_samples, horizon_steps]``.
 
@@ -271,7 +272,7 @@ def decide(
     end_offset = (window_end - origin).total_seconds()
     peaks, times, values = peak_samples(paths, step_seconds, start_offset, end_offset)
     p10, p50, p90, raw_peak_q = _quantiles(np.sort(peaks), (0.1, 0.5, 0.9, policy.quantile))
-    factor = calibration_factor if math.isfinite(calibration_factor) and calibration_factor > 0 else 1.0
+    factor = 1.0 if calibration is None else calibration.factor(policy.quantile, raw_peak_q)
     peak_q = raw_peak_q * factor
     # When does the risk-level path peak? The per-point quantile is what a user would plot.
     peak_time = origin + timedelta(

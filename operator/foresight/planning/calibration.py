@@ -9,6 +9,12 @@ rolling record. The calibration factor is the split-conformal quantile of those 
 would have been covered. The planner multiplies the raw peak by the factor (bounded to ``[min_factor,
 max_factor]``; 1 until ``min_windows`` windows are scored).
 
+Errors are not the same at every level: models regress towards the mean and under-forecast the daily
+peaks most, which is exactly where a deficit of one replica becomes an outage. The record is therefore
+split by level (Mondrian conformal): the windows whose predicted peak was among the highest
+``high_share`` of the record form their own group, and a decision whose predicted peak is that high is
+calibrated on that group alone (when it holds ``min_windows``), the others on the rest.
+
 Ratios use the raw prediction, never the calibrated one, so the factor measures the forecaster alone and
 cannot feed back on itself. Everything is pure: the caller passes observations and ``now``.
 
@@ -44,8 +50,10 @@ class PeakCalibration:
     min_windows: int = 60
     min_factor: float = 0.75
     max_factor: float = 3.0
+    high_share: float = 0.2
     pending: tuple[tuple[datetime, datetime, float], ...] = ()
     ratios: tuple[float, ...] = ()
+    predicted: tuple[float, ...] = ()  # the raw predicted peak of each scored window
 
     def expect(self, window_start: datetime, window_end: datetime, predicted_peak: float) -> PeakCalibration:
         """Remember a decision's raw predicted peak for ``[window_start, window_end]``."""
@@ -69,7 +77,7 @@ class PeakCalibration:
         stamps = np.asarray(seconds, dtype=float)
         load = np.asarray(values, dtype=float)
         last = stamps[-1]
-        ratios = list(self.ratios)
+        ratios, predicted_peaks = list(self.ratios), list(self.predicted)
         still: list[tuple[datetime, datetime, float]] = []
         for start, end, predicted in self.pending:
             lo, hi = start.timestamp(), end.timestamp()
@@ -86,24 +94,43 @@ class PeakCalibration:
             window = window[np.isfinite(window)]
             if window.size:
                 ratios.append(float(window.max()) / predicted)
-        return dataclasses.replace(self, pending=tuple(still), ratios=tuple(ratios[-self.keep :]))
+                predicted_peaks.append(predicted)
+        return dataclasses.replace(
+            self,
+            pending=tuple(still),
+            ratios=tuple(ratios[-self.keep :]),
+            predicted=tuple(predicted_peaks[-self.keep :]),
+        )
 
     @property
     def observe_from(self) -> float | None:
         """Unix time of the earliest pending window's start (readings before it are not needed)."""
         return min((start.timestamp() for start, _, _ in self.pending), default=None)
 
-    def factor(self, quantile: float) -> float:
+    def factor(self, quantile: float, predicted_peak: float | None = None) -> float:
         """The multiplier on the raw peak that would have covered a share ``quantile`` of scored windows.
+
+        With ``predicted_peak``, only the windows of its level group count (see the module docstring).
 
         >>> PeakCalibration(min_windows=2, ratios=(0.5, 0.6, 0.7, 0.8)).factor(0.5)
         0.75
         >>> PeakCalibration(min_windows=5, ratios=(2.0,) * 4).factor(0.9)  # too few windows yet
         1.0
+        >>> cal = PeakCalibration(min_windows=2, high_share=0.5, ratios=(1, 1, 1.5, 1.5),
+        ...                       predicted=(1, 2, 9, 9))
+        >>> cal.factor(0.5, predicted_peak=9.5), cal.factor(0.5, predicted_peak=1.5)
+        (1.5, 1.0)
         """
-        n = len(self.ratios)
-        if n < self.min_windows:
+        ratios = np.asarray(self.ratios, dtype=float)
+        if ratios.size < self.min_windows:
             return 1.0
-        ordered = np.sort(np.asarray(self.ratios))
+        if predicted_peak is not None and len(self.predicted) == ratios.size:
+            levels = np.asarray(self.predicted, dtype=float)
+            threshold = float(np.quantile(levels, 1.0 - self.high_share))
+            group = ratios[levels >= threshold] if predicted_peak >= threshold else ratios[levels < threshold]
+            if group.size >= self.min_windows:
+                ratios = group
+        n = ratios.size
+        ordered = np.sort(ratios)
         rank = min(n, math.ceil((n + 1) * quantile)) - 1
         return float(np.clip(ordered[rank], self.min_factor, self.max_factor))

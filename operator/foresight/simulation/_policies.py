@@ -246,8 +246,8 @@ class _Planner:
     history: tuple = ()
     calibration: planning.PeakCalibration = dataclasses.field(default_factory=planning.PeakCalibration)
 
-    def _calibration_factor(self, tick: int) -> float:
-        """Score past lead windows on the demand seen before this tick, then the factor for this one."""
+    def _calibration(self, tick: int) -> planning.PeakCalibration:
+        """Past lead windows scored on the demand seen before this tick."""
         since = self.calibration.observe_from
         if since is not None:
             t0 = self.workload.start.timestamp()
@@ -255,7 +255,7 @@ class _Planner:
             if first < tick:
                 seconds = t0 + np.arange(first, tick) * float(self.workload.tick_seconds)
                 self.calibration = self.calibration.observe(seconds, self.workload.demand[first:tick])
-        return self.calibration.factor(self.planning_policy.quantile)
+        return self.calibration
 
     def floor(self, tick: int, current_floor: int, replicas: int, ready: int, load: float) -> int:
         bank = self.policy.bank
@@ -280,7 +280,7 @@ class _Planner:
             current,
             now,
             samples_start=start + timedelta(seconds=float(bank.origins[j])),
-            calibration_factor=self._calibration_factor(tick) if self.policy.calibrate else 1.0,
+            calibration=self._calibration(tick) if self.policy.calibrate else None,
         )
         if self.policy.calibrate and decision.raw_peak_at_quantile is not None:
             self.calibration = self.calibration.expect(

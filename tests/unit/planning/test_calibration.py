@@ -57,6 +57,16 @@ def test_factor_needs_enough_windows_and_stays_bounded() -> None:
     assert _scored(np.full(10, 0.1)).factor(0.9) == 0.75
 
 
+def test_peaks_are_calibrated_on_windows_of_their_level() -> None:
+    # Low windows are over-forecast (ratio 0.8), the highest fifth under-forecast (ratio 1.1).
+    predicted = np.linspace(10.0, 100.0, 500)
+    ratios = np.where(predicted >= np.quantile(predicted, 0.8), 1.1, 0.8)
+    cal = PeakCalibration(ratios=tuple(ratios), predicted=tuple(predicted))
+    assert cal.factor(0.9, predicted_peak=99.0) == pytest.approx(1.1)
+    assert cal.factor(0.9, predicted_peak=20.0) == pytest.approx(0.8)
+    assert cal.factor(0.9) == pytest.approx(1.1)  # no level: the whole record
+
+
 def test_record_is_bounded() -> None:
     cal = _scored(np.ones(50))
     cal = PeakCalibration(keep=20, min_windows=1, ratios=cal.ratios)
@@ -69,8 +79,9 @@ def test_decide_scales_the_peak_and_says_so() -> None:
     paths = np.full((100, 10), 1000.0)
     policy = planning.PlanningPolicy(100, 50, load_unit="rps")
     plain = planning.decide(policy, paths, 60, planning.CurrentState(current_floor=1), now)
+    record = PeakCalibration(min_windows=1, ratios=(1.25,), predicted=(1000.0,))
     scaled = planning.decide(
-        policy, paths, 60, planning.CurrentState(current_floor=1), now, calibration_factor=1.25
+        policy, paths, 60, planning.CurrentState(current_floor=1), now, calibration=record
     )
     assert (plain.floor, scaled.floor) == (10, 13)
     assert scaled.raw_peak_at_quantile == 1000.0 and scaled.peak_at_quantile == 1250.0
