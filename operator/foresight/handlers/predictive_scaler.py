@@ -119,7 +119,7 @@ async def reconcile(
     try:
         spec = _validate(body, namespace, runtime.settings)
         memory = runtime.scalers.setdefault(key, ScalerMemory())
-        hpa = await _ensure_hpa(spec, name, namespace, body)
+        hpa, workload = await _ensure_hpa(spec, name, namespace, body)
         hpa_state = hpas.HpaState.from_object(hpa)
         status.hpa_name = hpa_state.name
         hpas.check_can_steer(hpa_state, key)
@@ -221,7 +221,8 @@ async def reconcile(
                 telemetry.hpa_patches.labels(namespace, name, "floor").inc()
             status.applied_min_replicas = applied
             condition("Ready", "True", "Applied", decision.reason)
-        await _sync_headroom(spec, name, namespace, body, paths, decision.desired_replicas)
+        template = (workload.get("spec") or {}).get("template")
+        await _sync_headroom(spec, name, namespace, body, paths, decision.desired_replicas, template)
         status.last_decision = Decision(
             time=iso(now),
             desired_replicas=decision.desired_replicas,
@@ -248,6 +249,7 @@ async def _sync_headroom(
     body: dict[str, Any],
     paths: np.ndarray,
     desired_replicas: int,
+    template: dict[str, Any] | None,
 ) -> None:
     """Keep as many placeholder pods as the rest of the horizon's peak needs beyond the floor."""
     headroom = spec.scaling.headroom
@@ -284,6 +286,7 @@ async def _sync_headroom(
             cpu=headroom.cpu_per_replica,
             memory=headroom.memory_per_replica,
             owner=owner,
+            template=template,
         )
         taken.add(manifest["metadata"]["name"])
         try:
@@ -314,15 +317,16 @@ def _validate(body: dict[str, Any], namespace: str, settings: Settings) -> Predi
 
 async def _ensure_hpa(
     spec: PredictiveScalerSpec, name: str, namespace: str, body: dict[str, Any]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The HPA this scaler steers (created if it owns one) and the workload it scales."""
     target = spec.scale_target_ref
     try:
-        await asyncio.to_thread(kube.get_workload, namespace, target.kind, target.name)
+        workload = await asyncio.to_thread(kube.get_workload, namespace, target.kind, target.name)
     except kube.NotFound as exc:
         raise _Outcome("Ready", "False", "TargetMissing", f"{target.kind} {target.name} not found") from exc
     hpa_name = spec.hpa_ref.name if spec.hpa_ref else f"{target.name}-foresight"
     try:
-        return await asyncio.to_thread(kube.get_hpa, namespace, hpa_name)
+        return await asyncio.to_thread(kube.get_hpa, namespace, hpa_name), workload
     except kube.NotFound as exc:
         if spec.hpa_ref is not None:
             raise _Outcome("Ready", "False", "HpaMissing", f"HPA {hpa_name} not found") from exc
@@ -340,7 +344,7 @@ async def _ensure_hpa(
             "uid": body["metadata"]["uid"],
         },
     )
-    return await asyncio.to_thread(kube.create_hpa, namespace, manifest)
+    return await asyncio.to_thread(kube.create_hpa, namespace, manifest), workload
 
 
 def _observe_peaks(

@@ -6,6 +6,8 @@ from typing import Any
 
 HEADROOM_LABEL = "foresight.dev/headroom-for"
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
+# Foresight's failure taints (FailoverPolicy.spec.taintKey defaults to foresight.dev/failure-predicted).
+FAILURE_TAINT_PREFIX = "foresight.dev/"
 
 
 def placeholder_pod(
@@ -17,18 +19,35 @@ def placeholder_pod(
     cpu: str,
     memory: str,
     owner: dict[str, Any],
-    template_labels: dict[str, str] | None = None,
+    template: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A pause pod with the workload's per-replica requests at a priority any real pod preempts.
 
-    It does not tolerate Foresight's failure taint, so it lands (and makes room) on healthy nodes only.
+    With the workload's pod ``template`` it reserves room where the workload's pods may go: the same
+    ``nodeSelector``, node affinity and tolerations, and it prefers nodes none of the workload's pods are
+    on yet. It never carries the workload's labels (a Service would route to it). It does not tolerate
+    Foresight's failure taints, so it lands (and makes room) on healthy nodes only.
 
     >>> owner = {"apiVersion": "foresight.dev/v1alpha1", "kind": "PredictiveScaler", "name": "web"}
     >>> pod = placeholder_pod(scaler="web", namespace="demo", index=0, cpu="100m", memory="64Mi",
     ...     priority_class_name="foresight-headroom", owner=owner)
     >>> pod["metadata"]["name"], pod["spec"]["priorityClassName"]
     ('web-headroom-0', 'foresight-headroom')
+    >>> template = {"metadata": {"labels": {"app": "web"}}, "spec": {"nodeSelector": {"pool": "web"},
+    ...     "tolerations": [{"key": "dedicated", "operator": "Exists"}, {"operator": "Exists"},
+    ...                     {"key": "foresight.dev/failure-predicted", "operator": "Exists"}]}}
+    >>> pod = placeholder_pod(scaler="web", namespace="demo", index=0, cpu="100m", memory="64Mi",
+    ...     priority_class_name="foresight-headroom", owner=owner, template=template)
+    >>> pod["spec"]["nodeSelector"], pod["spec"]["tolerations"], "app" in pod["metadata"]["labels"]
+    ({'pool': 'web'}, [{'key': 'dedicated', 'operator': 'Exists'}], False)
     """
+    pod_spec = (template or {}).get("spec") or {}
+    labels = ((template or {}).get("metadata") or {}).get("labels") or None
+    affinity = _spread_like(labels) or {}
+    tolerations = [t for t in pod_spec.get("tolerations") or [] if not _tolerates_failure(t)]
+    node_affinity = (pod_spec.get("affinity") or {}).get("nodeAffinity")
+    if node_affinity:
+        affinity["nodeAffinity"] = node_affinity
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -42,7 +61,9 @@ def placeholder_pod(
             "priorityClassName": priority_class_name,
             "terminationGracePeriodSeconds": 0,
             "automountServiceAccountToken": False,
-            "affinity": _spread_like(template_labels),
+            "affinity": affinity or None,
+            "nodeSelector": pod_spec.get("nodeSelector") or None,
+            "tolerations": tolerations or None,
             "containers": [
                 {
                     "name": "pause",
@@ -59,6 +80,12 @@ def placeholder_pod(
             ],
         },
     }
+
+
+def _tolerates_failure(toleration: dict[str, Any]) -> bool:
+    """Whether a toleration would let a placeholder onto a node Foresight marked at risk."""
+    key = toleration.get("key") or ""
+    return not key or key.startswith(FAILURE_TAINT_PREFIX)
 
 
 def _spread_like(labels: dict[str, str] | None) -> dict[str, Any] | None:
