@@ -57,7 +57,7 @@ def _config(
     eval_days: float | None,
     sweep: bool,
     sweep_days: float | None,
-    calibrate: bool = True,
+    calibrate: bool = False,
 ) -> simulation.BenchConfig:
     names = tuple(p.strip() for p in policies.split(",") if p.strip())
     unknown = sorted(set(names) - set(simulation.POLICIES))
@@ -144,7 +144,7 @@ def bench(
     ] = None,
     calibrate: Annotated[
         bool, typer.Option(help="Foresight scales its peak by how past peaks compared with forecasts.")
-    ] = True,
+    ] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
     plot: Annotated[
         Path | None, typer.Option(help="Write a PNG: demand vs capacity, and the frontier.")
@@ -199,11 +199,16 @@ def bench_report(
     eval_days: Annotated[float | None, typer.Option(help="Days scored per trace after the warm-up.")] = 14.0,
     sweep_days: Annotated[float | None, typer.Option(help="Days of each trace the frontier sweeps.")] = None,
     jobs: Annotated[int, typer.Option(help="Traces replayed in parallel (processes).")] = 1,
+    calibrate: Annotated[
+        bool, typer.Option(help="Foresight scales its peak by how past peaks compared with forecasts.")
+    ] = False,
 ) -> None:
     """Benchmark every shared load trace and write docs/benchmark.md with its figures."""
     from foresight.simulation import _report
 
-    config = simulation.BenchConfig(model=model, eval_days=eval_days, sweep_days=sweep_days)
+    config = simulation.BenchConfig(
+        model=model, eval_days=eval_days, sweep_days=sweep_days, calibrate=calibrate
+    )
     paths = [datasets / name for name in DOC_TRACES if (datasets / name).exists()]
     if not paths:
         raise typer.BadParameter(f"no traces under {datasets}")

@@ -176,7 +176,7 @@ async def reconcile(
             current,
             now,
             samples_start=last_observed + timedelta(seconds=step),
-            calibration=memory.calibration,
+            calibration=memory.calibration if policy.calibrate else None,
         )
         if decision.raw_peak_at_quantile is not None:
             memory.calibration = memory.calibration.expect(

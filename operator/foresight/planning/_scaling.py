@@ -64,6 +64,7 @@ class PlanningPolicy:
     stabilization_seconds: int = 300
     max_step_percent: int = 50
     load_unit: str = ""
+    calibrate: bool = False
 
     def __post_init__(self) -> None:
         if self.capacity_per_replica <= 0:
@@ -92,6 +93,7 @@ class PlanningPolicy:
             stabilization_seconds=scaling.scale_down.stabilization_seconds,
             max_step_percent=scaling.scale_down.max_step_percent,
             load_unit=load_unit,
+            calibrate=spec.forecast.calibrate,
         )
 
 

@@ -64,7 +64,7 @@ class BenchConfig:
     hpa_target: float = 0.7
     quantile: float = 0.9
     safety_net_target: float = 0.9
-    calibrate: bool = True
+    calibrate: bool = False
     fft_window_seconds: int = 3600
     fft_margin: float = 1.0
     forecast_every_seconds: int = 300

@@ -304,7 +304,7 @@ class ForesightPolicy:
     safety_net: HpaConfig = dataclasses.field(default_factory=lambda: HpaConfig(target_utilization=0.9))
     stabilization_seconds: int = 300
     max_step_percent: int = 50
-    calibrate: bool = True
+    calibrate: bool = False
     name: str = "foresight"
 
     def controller(self, workload: Workload, cluster: ClusterConfig) -> _Planner:

@@ -75,6 +75,13 @@ class ForecastSpec(Model):
         default=0.9, ge=0.5, le=0.999, description="Risk level: size for this quantile of the forecast peak."
     )
     samples: int = Field(default=100, ge=10, le=1000, description="Sample paths drawn per forecast.")
+    calibrate: bool = Field(
+        default=False,
+        description=(
+            "Scale the forecast peak by how past lead-window peaks compared with their forecasts "
+            "(split-conformal, by level)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _durations_make_sense(self) -> ForecastSpec:
