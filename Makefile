@@ -73,7 +73,7 @@ demo: tools ## The main job: a local cluster, a real trace, live predictions and
 
 .PHONY: bench
 bench: venv ## Autoscaling benchmark on the shared traces; regenerates docs/benchmark.md
-	$(FORESIGHT) bench-report
+	$(FORESIGHT) bench-report --jobs $$(nproc)
 
 .PHONY: clean
 clean: ## Remove the virtualenv and caches inside the repo (not ~/.cache/foresight)
