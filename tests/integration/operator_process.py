@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Self
 
 import httpx
 
@@ -115,3 +118,42 @@ def install_crds(api: object, crd_dir: Path, timeout_seconds: float = 60) -> lis
                 raise TimeoutError(f"CRD {name} not established")
             time.sleep(0.5)
     return names
+
+
+@contextlib.contextmanager
+def running_operator(
+    kubeconfig: str, prometheus_url: str, log_path: Path, **env: str
+) -> Iterator[OperatorProcess]:
+    """An :class:`OperatorProcess` started for the ``with`` block and stopped after it."""
+    process = OperatorProcess(kubeconfig, prometheus_url, log_path, **env)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+class BackgroundLoop:
+    """Calls :meth:`step` every ``interval`` seconds on a daemon thread for the ``with`` block."""
+
+    interval = 1.0
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.step()
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)

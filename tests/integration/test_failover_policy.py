@@ -9,7 +9,6 @@ then does the test break the node.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-from operator_process import OperatorProcess
+from operator_process import BackgroundLoop, OperatorProcess, running_operator
 
 from foresight.api.v1alpha1.failover_policy import DEFAULT_TAINT_KEY
 from foresight.devcluster import nodes as kwok_nodes
@@ -35,17 +34,12 @@ HISTORY_ANNOTATION = "foresight.dev/failure-history"
 def operator(
     devcluster: DevCluster, crds: list[str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(
-        devcluster.kubeconfig,
-        devcluster.prometheus_url,
-        tmp_path_factory.mktemp("failover-operator") / "operator.log",
-    )
-    process.start()
-    yield process
-    process.stop()
+    log = tmp_path_factory.mktemp("failover-operator") / "operator.log"
+    with running_operator(devcluster.kubeconfig, devcluster.prometheus_url, log) as process:
+        yield process
 
 
-class SignalDriver:
+class SignalDriver(BackgroundLoop):
     """Publishes each node's free memory every second; ``trend`` moves one node's value per second."""
 
     def __init__(self, devcluster: DevCluster, policy: str, node_names: list[str]) -> None:
@@ -54,28 +48,17 @@ class SignalDriver:
         self.values = {name: 8.0 * GIB for name in node_names}
         self.trend: dict[str, float] = {}
         self.floor = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for node, per_second in self.trend.items():
-                self.values[node] = max(self.floor, self.values[node] + per_second)
-            self.feeder.set_many(
-                [
-                    {"name": SIGNAL, "labels": {"node": n, "policy": self.policy}, "value": v}
-                    for n, v in self.values.items()
-                ]
-            )
-            self._stop.wait(1.0)
-
-    def __enter__(self) -> SignalDriver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
+    def step(self) -> None:
+        for node, per_second in self.trend.items():
+            self.values[node] = max(self.floor, self.values[node] + per_second)
+        self.feeder.set_many(
+            [
+                {"name": SIGNAL, "labels": {"node": n, "policy": self.policy}, "value": v}
+                for n, v in self.values.items()
+            ]
+        )
 
 
 def _policy(name: str, pool: str, **actions: Any) -> dict[str, Any]:
@@ -210,6 +193,7 @@ def test_at_risk_node_is_drained_before_it_fails(
         status = _status(api, namespace, name)
         risk = next(r for r in status["nodesAtRisk"] if r["node"] == doomed)
         assert risk["failureProbability"] >= 0.5 and any("memory-available" in r for r in risk["reasons"])
+        assert risk["since"], "a drained node says since when"
         assert any(a["action"] == "evict" and a["node"] == doomed for a in status["recentActions"])
         # Only now does the node fail: nothing of the workload is left on it.
         kwok_nodes.make_not_ready(api, doomed)
@@ -295,12 +279,14 @@ def test_dry_run_reports_and_changes_nothing(
         assert not any(_our_taints(api, n) for n in names)
 
 
-class TaintWatch:
+class TaintWatch(BackgroundLoop):
     """Samples the pool's taints, then the workload's pods, twice a second while a test runs.
 
     Taints are read before pods, so a node escalated just after the previous one finished draining is
     never seen next to that node's already evicted pods.
     """
+
+    interval = 0.5
 
     def __init__(self, api: client.ApiClient, pool: str, namespace: str) -> None:
         self.core = client.CoreV1Api(api)
@@ -308,30 +294,19 @@ class TaintWatch:
         self.most_draining = 0
         self.lost_no_schedule: set[str] = set()
         self._hard: set[str] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            hard = {
-                n.metadata.name
-                for n in self.core.list_node(label_selector=f"pool={self.pool}").items
-                if any(t.key == DEFAULT_TAINT_KEY and t.effect == "NoSchedule" for t in n.spec.taints or [])
-            }
-            self.lost_no_schedule |= self._hard - hard
-            self._hard |= hard
-            pods = self.core.list_namespaced_pod(self.namespace, label_selector="app=svc").items
-            busy = {p.spec.node_name for p in pods if p.metadata.deletion_timestamp is None}
-            self.most_draining = max(self.most_draining, len(hard & busy))
-            self._stop.wait(0.5)
-
-    def __enter__(self) -> TaintWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
+    def step(self) -> None:
+        hard = {
+            n.metadata.name
+            for n in self.core.list_node(label_selector=f"pool={self.pool}").items
+            if any(t.key == DEFAULT_TAINT_KEY and t.effect == "NoSchedule" for t in n.spec.taints or [])
+        }
+        self.lost_no_schedule |= self._hard - hard
+        self._hard |= hard
+        pods = self.core.list_namespaced_pod(self.namespace, label_selector="app=svc").items
+        busy = {p.spec.node_name for p in pods if p.metadata.deletion_timestamp is None}
+        self.most_draining = max(self.most_draining, len(hard & busy))
 
 
 def test_operator_killed_mid_drain_converges(

@@ -23,7 +23,8 @@ import pytest
 import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-from operator_process import OperatorProcess
+from objects import create_cpu_hpa
+from operator_process import OperatorProcess, running_operator
 
 from foresight.devcluster import _build
 from foresight.devcluster.handle import DevCluster, wait_for
@@ -81,14 +82,9 @@ def headroom_priority_class(api: client.ApiClient) -> Iterator[str]:
 def operator(
     devcluster: DevCluster, crds: list[str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(
-        devcluster.kubeconfig,
-        devcluster.prometheus_url,
-        tmp_path_factory.mktemp("headroom-operator") / "operator.log",
-    )
-    process.start()
-    yield process
-    process.stop()
+    log = tmp_path_factory.mktemp("headroom-operator") / "operator.log"
+    with running_operator(devcluster.kubeconfig, devcluster.prometheus_url, log) as process:
+        yield process
 
 
 def _workload(api: client.ApiClient, namespace: str, name: str) -> None:
@@ -117,26 +113,7 @@ def _workload(api: client.ApiClient, namespace: str, name: str) -> None:
             },
         },
     )
-    client.AutoscalingV2Api(api).create_namespaced_horizontal_pod_autoscaler(
-        namespace,
-        {
-            "metadata": {"name": name},
-            "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-                "minReplicas": 1,
-                "maxReplicas": 40,
-                "metrics": [
-                    {
-                        "type": "Resource",
-                        "resource": {
-                            "name": "cpu",
-                            "target": {"type": "Utilization", "averageUtilization": 70},
-                        },
-                    }
-                ],
-            },
-        },
-    )
+    create_cpu_hpa(api, namespace, name)
 
 
 def _scaler(name: str, priority_class: str) -> dict[str, Any]:

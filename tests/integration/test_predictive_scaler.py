@@ -20,7 +20,8 @@ import httpx
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-from operator_process import OperatorProcess, free_port
+from objects import create_cpu_hpa
+from operator_process import OperatorProcess, free_port, running_operator
 
 from foresight.devcluster.handle import DevCluster, wait_for
 from foresight.kube import hpa as hpas
@@ -34,16 +35,14 @@ CAPACITY = 4.0  # requests/minute one replica serves: the trace's 20-100 rpm nee
 def operator(
     devcluster: DevCluster, crds: list[str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(
+    with running_operator(
         devcluster.kubeconfig,
         devcluster.prometheus_url,
         tmp_path_factory.mktemp("operator") / "operator.log",
         FORESIGHT_STALE_FLOOR_SECONDS="20",
         FORESIGHT_PROMETHEUS_TIMEOUT_SECONDS="3",
-    )
-    process.start()
-    yield process
-    process.stop()
+    ) as process:
+        yield process
 
 
 def _workload(api: client.ApiClient, namespace: str, name: str, hpa_min: int = 2) -> None:
@@ -70,26 +69,7 @@ def _workload(api: client.ApiClient, namespace: str, name: str, hpa_min: int = 2
             },
         },
     )
-    client.AutoscalingV2Api(api).create_namespaced_horizontal_pod_autoscaler(
-        namespace,
-        {
-            "metadata": {"name": name},
-            "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-                "minReplicas": hpa_min,
-                "maxReplicas": 40,
-                "metrics": [
-                    {
-                        "type": "Resource",
-                        "resource": {
-                            "name": "cpu",
-                            "target": {"type": "Utilization", "averageUtilization": 70},
-                        },
-                    }
-                ],
-            },
-        },
-    )
+    create_cpu_hpa(api, namespace, name, min_replicas=hpa_min)
 
 
 def _scaler(name: str, *, mode: str = "active", url: str | None = None, query: str = QUERY) -> dict[str, Any]:

@@ -204,6 +204,12 @@ def taint_patch(
     return {"metadata": metadata, "spec": {"taints": taints}}
 
 
+def _escalated_at(node: dict[str, Any] | None) -> datetime | None:
+    """When Foresight escalated this node (its ``NoSchedule`` taint's annotation), if it did."""
+    annotations = ((node or {}).get("metadata") or {}).get("annotations") or {}
+    return _time(annotations.get(ESCALATED_ANNOTATION))
+
+
 def last_escalation(status_time: str | None, nodes: list[dict[str, Any]]) -> datetime | None:
     """When a node was last escalated: the later of the policy's status and the nodes' own record.
 
@@ -354,7 +360,7 @@ async def reconcile(
 
     watch_below = spec.untaint_probability
     shown = [
-        r.to_status(fo.node_state(spec, n, pods))
+        r.to_status(fo.node_state(spec, n, pods), since=_escalated_at(node_objects.get(n.name)))
         for n in nodes
         if (r := risks[n.name]).failure_probability >= watch_below
         or fo.node_state(spec, n, pods) != "watching"
