@@ -16,7 +16,10 @@ ENV PATH=/opt/foresight/bin:$PATH \
     FORESIGHT_MODEL_DIR=/opt/foresight/models \
     FORESIGHT_DEEPAR_ARTIFACT=/opt/foresight/models/deepar-v1 \
     MPLCONFIGDIR=/tmp/matplotlib \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=2
+# Two malloc arenas: the forecast threads otherwise each grow their own (measured: ~80 MB less peak RSS
+# per 1,000-scaler tick, no CPU cost; see docs/operator-performance.md).
 USER 10001:10001
 EXPOSE 8080 8081
 ENTRYPOINT ["foresight"]

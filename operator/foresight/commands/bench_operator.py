@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import os
 import pathlib
@@ -54,9 +55,15 @@ def _spec(capacity: float) -> PredictiveScalerSpec:
     )
 
 
+@functools.cache
+def _read_trace(trace: pathlib.Path) -> forecasting.Series:
+    """The trace, parsed once: the operator gets histories from Prometheus, not from CSV files."""
+    return datasets.read_trace(trace)[0]
+
+
 def _histories(trace: pathlib.Path, count: int, length: int, shift: int = 0) -> list[forecasting.Series]:
     """``count`` windows of the trace; ``shift`` moves every window that many steps later."""
-    template = datasets.read_trace(trace)[0]
+    template = _read_trace(trace)
     ends = np.linspace(length, len(template.values) - _MAX_SHIFT, count).astype(int) + shift
     return [
         forecasting.Series(
