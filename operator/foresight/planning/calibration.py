@@ -9,8 +9,8 @@ rolling record. The calibration factor is the split-conformal quantile of those 
 would have been covered. The planner multiplies the raw peak by the factor (bounded to ``[min_factor,
 max_factor]``; 1 until ``min_windows`` windows are scored).
 
-Errors are not the same at every level: models regress towards the mean and under-forecast the daily
-peaks most, which is exactly where a deficit of one replica becomes an outage. The record is therefore
+Errors are not the same at every level: a model that regresses towards the mean under-forecasts the
+daily peaks, which is exactly where a deficit of one replica becomes an outage. The record is therefore
 split by level (Mondrian conformal): the windows whose predicted peak was among the highest
 ``high_share`` of the record form their own group, and a decision whose predicted peak is that high is
 calibrated on that group alone (when it holds ``min_windows``), the others on the rest.
