@@ -32,7 +32,7 @@ import numpy as np
 
 from foresight.forecasting import _metrics
 from foresight.forecasting._protocol import BaseForecaster
-from foresight.forecasting._series import Series
+from foresight.forecasting._series import Series, clean_values
 
 __all__ = ["Auto"]
 
@@ -195,7 +195,7 @@ class Auto(BaseForecaster):
         stop = len(s) - back
         if stop < len(choice.fingerprint):
             return None
-        recent = s.clean()[stop - len(choice.fingerprint) : stop]
+        recent = clean_values(s.values[stop - len(choice.fingerprint) : stop], s.nonnegative)
         if not np.array_equal(recent, choice.fingerprint, equal_nan=True):
             return None
         return choice
@@ -238,7 +238,7 @@ class Auto(BaseForecaster):
                 expires=end + life * s.step_seconds,
                 step_seconds=s.step_seconds,
                 horizon_steps=horizon_steps,
-                fingerprint=s.clean()[-_FINGERPRINT:].copy(),
+                fingerprint=clean_values(s.values[-_FINGERPRINT:], s.nonnegative),
             )
             self._choices.move_to_end(s.item_id)
         while len(self._choices) > self.max_cached:

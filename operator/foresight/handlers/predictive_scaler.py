@@ -168,7 +168,7 @@ async def reconcile(
             hpa_max_replicas=hpa_state.max_replicas,
             desired_history=memory.desired_history,
         )
-        memory.calibration = _observe_peaks(memory.calibration, history)
+        calibration = _observe_peaks(memory.calibration, history) if policy.calibrate else None
         decision = planning.decide(
             policy,
             paths,
@@ -176,12 +176,14 @@ async def reconcile(
             current,
             now,
             samples_start=last_observed + timedelta(seconds=step),
-            calibration=memory.calibration if policy.calibrate else None,
+            calibration=calibration,
         )
-        if decision.raw_peak_at_quantile is not None:
-            memory.calibration = memory.calibration.expect(
+        if calibration is not None and decision.raw_peak_at_quantile is not None:
+            calibration = calibration.expect(
                 decision.window_start, decision.window_end, decision.raw_peak_at_quantile
             )
+        # Switched off, the record is dropped: switched on again, it starts afresh.
+        memory.calibration = calibration or planning.PeakCalibration()
         memory.desired_history = planning.record_desired(
             memory.desired_history,
             now,

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from foresight import planning
 from foresight.config import Settings
 from foresight.handlers import predictive_scaler as ps
 from foresight.handlers._batcher import ForecastBatcher
@@ -268,3 +269,25 @@ async def test_failing_model_falls_back_to_a_classical_one() -> None:
     paths, used = await batcher.sample("deepar", series, horizon_steps=10, n_samples=20)
     assert paths.shape == (20, 10) and np.isfinite(paths).all()
     assert used == "holt-winters (fallback: deepar failed)"
+
+
+@pytest.mark.parametrize("calibrate", [True, False])
+async def test_calibration_scales_the_peak_only_when_asked(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch, calibrate: bool
+) -> None:
+    api.add_hpa("web", 2, 30)
+    runtime = _runtime(monkeypatch, FakePrometheus(_steady(1000.0)))
+    # An hour of past windows whose peaks came in 50 % above the forecast.
+    record = planning.PeakCalibration(ratios=(1.5,) * 60, predicted=(1000.0,) * 60)
+    runtime.scalers["demo/web"] = ps.ScalerMemory(calibration=record)
+    body = _body()
+    body["spec"]["forecast"]["calibrate"] = calibrate
+    status = await _reconcile(runtime, body)
+    if calibrate:
+        assert "× 1.50 calibration" in status.last_decision.reason
+        assert status.applied_min_replicas >= 15
+        assert len(runtime.scalers["demo/web"].calibration.pending) == 1  # this decision's window
+    else:
+        assert "calibration" not in status.last_decision.reason
+        assert status.applied_min_replicas < 15
+        assert runtime.scalers["demo/web"].calibration.ratios == ()  # the record is dropped
