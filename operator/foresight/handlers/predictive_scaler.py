@@ -168,7 +168,11 @@ async def reconcile(
             hpa_max_replicas=hpa_state.max_replicas,
             desired_history=memory.desired_history,
         )
-        calibration = _observe_peaks(memory.calibration, history) if policy.calibrate else None
+        calibration = (
+            memory.calibration.observe_grid(history.start.timestamp(), history.step_seconds, history.clean())
+            if policy.calibrate
+            else None
+        )
         decision = planning.decide(
             policy,
             paths,
@@ -347,19 +351,6 @@ async def _ensure_hpa(
         },
     )
     return await asyncio.to_thread(kube.create_hpa, namespace, manifest), workload
-
-
-def _observe_peaks(
-    calibration: planning.PeakCalibration, history: forecasting.Series
-) -> planning.PeakCalibration:
-    """Score the lead windows of earlier decisions that this history now covers."""
-    since = calibration.observe_from
-    if since is None:
-        return calibration
-    t0 = history.start.timestamp()
-    first = max(0, int((since - t0) // history.step_seconds))
-    seconds = t0 + np.arange(first, len(history.values)) * float(history.step_seconds)
-    return calibration.observe(seconds, history.clean()[first:])
 
 
 async def _history(

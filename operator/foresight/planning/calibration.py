@@ -102,6 +102,26 @@ class PeakCalibration:
             predicted=tuple(predicted_peaks[-self.keep :]),
         )
 
+    def observe_grid(
+        self, t0: float, step_seconds: float, values: Sequence[float] | np.ndarray
+    ) -> PeakCalibration:
+        """:meth:`observe` for readings on a regular grid: ``values[k]`` is at ``t0 + k * step_seconds``.
+
+        >>> from datetime import timezone
+        >>> cal = PeakCalibration().expect(
+        ...     datetime.fromtimestamp(120, timezone.utc), datetime.fromtimestamp(180, timezone.utc), 2.0)
+        >>> cal.observe_grid(0.0, 60.0, [1.0, 1.0, 3.0, 4.0]).ratios  # readings at 120 s and 180 s
+        (2.0,)
+        """
+        since = self.observe_from
+        if since is None:
+            return self
+        first = max(0, math.floor((since - t0) / step_seconds))
+        if first >= len(values):
+            return self
+        seconds = t0 + np.arange(first, len(values)) * float(step_seconds)
+        return self.observe(seconds, np.asarray(values, dtype=float)[first:])
+
     @property
     def observe_from(self) -> float | None:
         """Unix time of the earliest pending window's start (readings before it are not needed)."""

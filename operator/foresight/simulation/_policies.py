@@ -248,13 +248,10 @@ class _Planner:
 
     def _calibration(self, tick: int) -> planning.PeakCalibration:
         """Past lead windows scored on the demand seen before this tick."""
-        since = self.calibration.observe_from
-        if since is not None:
-            t0 = self.workload.start.timestamp()
-            first = max(0, math.floor((since - t0) / self.workload.tick_seconds))
-            if first < tick:
-                seconds = t0 + np.arange(first, tick) * float(self.workload.tick_seconds)
-                self.calibration = self.calibration.observe(seconds, self.workload.demand[first:tick])
+        load = self.workload
+        self.calibration = self.calibration.observe_grid(
+            load.start.timestamp(), load.tick_seconds, load.demand[:tick]
+        )
         return self.calibration
 
     def floor(self, tick: int, current_floor: int, replicas: int, ready: int, load: float) -> int:

@@ -114,7 +114,7 @@ class _Spy(forecasting.BaseForecaster):
         return np.broadcast_to(last[:, None, None], (len(series), n_samples, horizon_steps)).copy()
 
 
-@pytest.mark.parametrize("family", ["foresight", "holt-winters", "fft", "hpa"])
+@pytest.mark.parametrize("family", ["foresight", "foresight-calibrated", "holt-winters", "fft", "hpa"])
 def test_no_policy_sees_the_future(family: str) -> None:
     """Change the trace after time t: every decision up to t must stay the same."""
     rng = np.random.default_rng(0)
@@ -130,6 +130,7 @@ def test_no_policy_sees_the_future(family: str) -> None:
         bank = build_forecast_bank(trace, 200, 400 * 60, "spy", 300, 600, 8, forecaster=_Spy())
         policies: dict[str, Policy] = {
             "foresight": ForesightPolicy(bank),
+            "foresight-calibrated": ForesightPolicy(bank, calibrate=True),
             "holt-winters": ForecastMetricPolicy("holt-winters", bank, (180.0, 240.0)),
             "fft": ForecastMetricPolicy("fft", bank, (0.0, 3600.0)),
             "hpa": HpaPolicy(),
