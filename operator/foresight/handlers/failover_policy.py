@@ -205,9 +205,16 @@ def taint_patch(
 
 
 def _escalated_at(node: dict[str, Any] | None) -> datetime | None:
-    """When Foresight escalated this node (its ``NoSchedule`` taint's annotation), if it did."""
+    """When Foresight escalated this node (its ``NoSchedule`` taint's annotation), if it did.
+
+    >>> _escalated_at({"metadata": {"annotations": {"foresight.dev/escalated-at": "edited by hand"}}}) is None
+    True
+    """
     annotations = ((node or {}).get("metadata") or {}).get("annotations") or {}
-    return _time(annotations.get(ESCALATED_ANNOTATION))
+    try:
+        return _time(annotations.get(ESCALATED_ANNOTATION))
+    except ValueError:
+        return None  # edited by hand: the policy's status still holds the time
 
 
 def last_escalation(status_time: str | None, nodes: list[dict[str, Any]]) -> datetime | None:
@@ -217,12 +224,7 @@ def last_escalation(status_time: str | None, nodes: list[dict[str, Any]]) -> dat
     >>> last_escalation("2025-01-01T00:00:00Z", [n, {"metadata": {}}]).minute
     5
     """
-    times = [_time(status_time)]
-    for node in nodes:
-        try:
-            times.append(_time((node["metadata"].get("annotations") or {}).get(ESCALATED_ANNOTATION)))
-        except ValueError:
-            continue  # edited by hand: the status still holds the time
+    times = [_time(status_time), *(_escalated_at(node) for node in nodes)]
     return max((t for t in times if t is not None), default=None)
 
 
