@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     prometheus_token_file: Path | None = Field(default=None, description="File holding the bearer token.")
     prometheus_ca_file: Path | None = Field(default=None, description="CA bundle to verify Prometheus TLS.")
     prometheus_timeout_seconds: float = Field(default=10.0, gt=0)
+    prometheus_allowed_urls: list[str] = Field(
+        default_factory=list,
+        description="Other Prometheus base URLs that scalers may name; the operator's own is always allowed. "
+        "Its token and CA bundle go only to its own origin.",
+    )
     allow_cross_namespace_queries: bool = Field(
         default=False, description="Let a scaler's PromQL select series of other namespaces (off = tenancy)."
     )

@@ -6,6 +6,8 @@
 * ``helm install`` of ``charts/foresight`` runs the operator pod (on a kwok node) and
   ``helm uninstall`` removes what it created.
 * The chart's ServiceAccount, through a real token, may do exactly what the operator needs.
+* The chart's ValidatingAdmissionPolicy narrows that ServiceAccount's pod create/delete to headroom
+  placeholders in opted-in namespaces; evictions (which respect PDBs) still go through.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from kubernetes.client.rest import ApiException
 
 from foresight.devcluster import _build
 from foresight.devcluster.handle import DevCluster, wait_for
+from foresight.kube import headroom
 
 pytestmark = pytest.mark.integration
 
@@ -269,6 +272,198 @@ def test_service_account_token_works_end_to_end(operator_api: client.ApiClient) 
     assert denied.value.status == 403
 
 
+HEADROOM_POLICY = f"{RELEASE}-headroom-pods"
+HEADROOM_PRIORITY_CLASS = "foresight-headroom"  # the chart's headroom.priorityClass.name
+
+
+def _ordinary_pod(name: str) -> dict[str, Any]:
+    """What a hijacked operator would like to start: a shell that mounts a Secret."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {
+            "containers": [
+                {
+                    "name": "main",
+                    "image": "busybox:1.36",
+                    "command": ["sleep", "3600"],
+                    "volumeMounts": [{"name": "loot", "mountPath": "/loot"}],
+                }
+            ],
+            "volumes": [{"name": "loot", "secret": {"secretName": "anything"}}],
+        },
+    }
+
+
+def _placeholder(api: client.ApiClient, namespace: str, name: str = "web") -> dict[str, Any]:
+    """A placeholder exactly as the operator builds it, owned by a ConfigMap (ownerReferences need a uid)."""
+    config_map: Any = {"metadata": {"name": f"{name}-owner"}}
+    owner = client.CoreV1Api(api).create_namespaced_config_map(namespace, config_map)
+    return headroom.placeholder_pod(
+        scaler=name,
+        namespace=namespace,
+        index=0,
+        priority_class_name=HEADROOM_PRIORITY_CLASS,
+        cpu="10m",
+        memory="16Mi",
+        owner={
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "name": owner.metadata.name,
+            "uid": owner.metadata.uid,
+        },
+    )
+
+
+def _opt_in(api: client.ApiClient, namespace: str) -> None:
+    """Label the namespace as one where the operator may place headroom pods."""
+    patch = {"metadata": {"labels": {"foresight.dev/headroom": "enabled"}}}
+    client.CoreV1Api(api).patch_namespace(namespace, patch)
+
+
+def _denied(call: Any, *args: Any) -> str:
+    """The message of the policy's denial of ``call(*args)`` (fails the test if anything else happens)."""
+    with pytest.raises(ApiException) as denied:
+        call(*args)
+    message = str(json.loads(denied.value.body)["message"])
+    assert denied.value.status == 403, message
+    assert f"ValidatingAdmissionPolicy '{HEADROOM_POLICY}'" in message, message
+    return message
+
+
+@pytest.fixture(scope="module")
+def headroom_policy(operator_api: client.ApiClient) -> str:
+    """The chart's headroom policy, once the API server enforces it (it is type-checked after install)."""
+    core = client.CoreV1Api(operator_api)
+
+    def enforced() -> bool:
+        probe: Any = _ordinary_pod("probe")
+        try:
+            core.create_namespaced_pod("kube-system", probe, dry_run="All")
+        except ApiException as exc:
+            return exc.status == 403 and HEADROOM_POLICY in exc.body
+        return False
+
+    wait_for(enforced, 60, what=f"ValidatingAdmissionPolicy {HEADROOM_POLICY} enforced")
+    return HEADROOM_POLICY
+
+
+def test_service_account_cannot_create_an_ordinary_pod(
+    operator_api: client.ApiClient, headroom_policy: str
+) -> None:
+    message = _denied(
+        client.CoreV1Api(operator_api).create_namespaced_pod, "kube-system", _ordinary_pod("loot")
+    )
+    assert "may only create headroom placeholder pods" in message
+
+
+def test_service_account_cannot_create_a_placeholder_in_a_namespace_not_opted_in(
+    api: client.ApiClient, operator_api: client.ApiClient, headroom_policy: str, namespace: str
+) -> None:
+    message = _denied(
+        client.CoreV1Api(operator_api).create_namespaced_pod, namespace, _placeholder(api, namespace)
+    )
+    assert "namespaces labelled foresight.dev/headroom=enabled" in message
+
+
+def test_service_account_creates_and_deletes_a_placeholder_in_an_opted_in_namespace(
+    api: client.ApiClient, operator_api: client.ApiClient, headroom_policy: str, namespace: str
+) -> None:
+    core = client.CoreV1Api(operator_api)
+    _opt_in(api, namespace)
+    placeholder: Any = _placeholder(api, namespace)
+    created = core.create_namespaced_pod(namespace, placeholder)
+    # The ServiceAccount admission plugin filled in "default" before the policy looked.
+    assert created.spec.service_account_name == "default"
+    core.delete_namespaced_pod(created.metadata.name, namespace)
+
+
+def _with_secret_volume(pod: dict[str, Any]) -> None:
+    pod["spec"]["volumes"] = [{"name": "loot", "secret": {"secretName": "anything"}}]
+    pod["spec"]["containers"][0]["volumeMounts"] = [{"name": "loot", "mountPath": "/loot"}]
+
+
+# (change to a correct placeholder, part of the refusal) -- each alone must be refused.
+BAD_PLACEHOLDERS = [
+    pytest.param(_with_secret_volume, "no volumes", id="secret-volume"),
+    pytest.param(
+        lambda pod: pod["spec"].update(automountServiceAccountToken=True),
+        "automountServiceAccountToken must be false",
+        id="service-account-token",
+    ),
+    pytest.param(
+        lambda pod: pod["spec"]["containers"][0].update(image="busybox:1.36"),
+        "image registry.k8s.io/pause:3.10",
+        id="other-image",
+    ),
+    pytest.param(
+        lambda pod: pod["spec"].update(priorityClassName="system-cluster-critical"),
+        f"priorityClassName must be {HEADROOM_PRIORITY_CLASS}",
+        id="other-priority-class",
+    ),
+    pytest.param(
+        lambda pod: pod["spec"].update(serviceAccountName="other"),
+        "default ServiceAccount",
+        id="other-service-account",
+    ),
+    pytest.param(lambda pod: pod["spec"].update(hostNetwork=True), "no hostNetwork", id="host-network"),
+    pytest.param(
+        lambda pod: pod["spec"]["containers"].append({"name": "second", "image": headroom.PAUSE_IMAGE}),
+        "exactly one container",
+        id="second-container",
+    ),
+    pytest.param(
+        lambda pod: pod["metadata"]["labels"].pop(headroom.HEADROOM_LABEL),
+        "labels foresight.dev/headroom-for",
+        id="unlabelled",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "refusal"), BAD_PLACEHOLDERS)
+def test_service_account_cannot_create_a_placeholder_that_differs(
+    api: client.ApiClient,
+    operator_api: client.ApiClient,
+    headroom_policy: str,
+    namespace: str,
+    change: Any,
+    refusal: str,
+) -> None:
+    _opt_in(api, namespace)
+    # For other-service-account: the ServiceAccount admission plugin would refuse a missing account
+    # before the policy runs.
+    account: Any = {"metadata": {"name": "other"}}
+    client.CoreV1Api(api).create_namespaced_service_account(namespace, account)
+    pod = _placeholder(api, namespace)
+    change(pod)
+    message = _denied(client.CoreV1Api(operator_api).create_namespaced_pod, namespace, pod)
+    assert refusal in message
+
+
+def test_service_account_cannot_delete_an_ordinary_pod_but_can_evict_it(
+    api: client.ApiClient, operator_api: client.ApiClient, headroom_policy: str, namespace: str
+) -> None:
+    admin, core = client.CoreV1Api(api), client.CoreV1Api(operator_api)
+    pod: Any = {"metadata": {"name": "web"}, "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}
+    admin.create_namespaced_pod(namespace, pod)
+
+    message = _denied(core.delete_namespaced_pod, "web", namespace)
+    assert "may only delete headroom placeholder pods" in message
+
+    # No PodDisruptionBudget covers it, so the eviction API lets it go.
+    eviction: Any = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "web"}}
+    core.create_namespaced_pod_eviction("web", namespace, eviction)
+
+    def gone_or_going() -> bool:
+        try:
+            return admin.read_namespaced_pod("web", namespace).metadata.deletion_timestamp is not None
+        except ApiException as exc:
+            return exc.status == 404
+
+    wait_for(gone_or_going, 30, what="evicted pod deleted")
+
+
 def test_helm_uninstall_cleans_up(helm: list[str], api: client.ApiClient, release: dict[str, str]) -> None:
     result = subprocess.run(
         [*helm, "uninstall", RELEASE, "--namespace", release["namespace"], "--wait"],
@@ -284,6 +479,10 @@ def test_helm_uninstall_cleans_up(helm: list[str], api: client.ApiClient, releas
     ).items
     assert not rbac.list_cluster_role(label_selector="app.kubernetes.io/instance=foresight").items
     assert not rbac.list_cluster_role_binding(label_selector="app.kubernetes.io/instance=foresight").items
+    admission = client.AdmissionregistrationV1Api(api)
+    instance = "app.kubernetes.io/instance=foresight"
+    assert not admission.list_validating_admission_policy(label_selector=instance).items
+    assert not admission.list_validating_admission_policy_binding(label_selector=instance).items
     wait_for(
         lambda: not core.list_namespaced_pod(release["namespace"]).items, 60, what="operator pod deleted"
     )

@@ -15,6 +15,8 @@ from foresight.api.v1alpha1 import Condition, set_condition
 from foresight.kube import client as kube
 
 ConditionStatus = Literal["True", "False", "Unknown"]
+MESSAGE_LIMIT = 1024
+"""Longest condition message written: status is for people, and an echo of input must stay bounded."""
 SetCondition = Callable[[str, ConditionStatus, str, str], None]
 log = logs.get(__name__)
 
@@ -42,13 +44,39 @@ def condition_setter(status: _WithConditions, now: datetime, generation: int | N
                 type=type_,
                 status=state,
                 reason=reason,
-                message=message,
+                message=message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 3] + "...",
                 last_transition_time=iso(now),
                 observed_generation=generation,
             ),
         )
 
     return set_
+
+
+def status_patch(status: BaseModel) -> dict[str, Any]:
+    """The merge patch that makes the stored status equal ``status``: empty fields are sent as null.
+
+    A merge patch leaves out keys it does not name, so dropping ``None`` fields would keep their old
+    values forever (a floor still shown after dryRun restored the HPA). Inside lists, which a merge
+    patch replaces whole, empty fields are simply left out.
+
+    >>> from foresight.api.v1alpha1 import PredictiveScalerStatus
+    >>> patch = status_patch(PredictiveScalerStatus(desired_replicas=3))
+    >>> patch["desiredReplicas"], patch["appliedMinReplicas"], patch["conditions"]
+    (3, None, [])
+    """
+    return {
+        key: _without_none(value) if isinstance(value, list) else value
+        for key, value in status.model_dump(by_alias=True, exclude_none=False).items()
+    }
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
 
 
 def describe(error: ValidationError) -> str:
@@ -77,7 +105,7 @@ async def every_tick(
                 plural,
                 namespace,
                 name,
-                status.model_dump(by_alias=True, exclude_none=True),
+                status_patch(status),
             )
         except kube.NotFound:
             return  # deleted between ticks

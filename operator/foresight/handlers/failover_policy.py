@@ -235,16 +235,8 @@ async def _signal_paths(
     horizon = parse_duration(spec.horizon)
     step = max(15, int(horizon.total_seconds() // SIGNAL_HORIZON_STEPS))
     history = max(horizon * 8, timedelta(hours=1))
-    client = runtime.prometheus.get((runtime.settings.prometheus_url, None))
-    if client is None:
-        from foresight.metrics import PrometheusClient
-
-        client = PrometheusClient(
-            runtime.settings.prometheus_url,
-            token=runtime.settings.prometheus_bearer_token(),
-            timeout_seconds=runtime.settings.prometheus_timeout_seconds,
-        )
-        runtime.prometheus[(runtime.settings.prometheus_url, None)] = client
+    # Node signals come from the operator's own Prometheus, with its token and CA bundle.
+    client = runtime.prometheus.get()
     end = datetime.fromtimestamp(now.timestamp() // step * step, tz=UTC)
     paths: dict[str, dict[str, np.ndarray]] = {}
     problems: list[str] = []

@@ -38,7 +38,16 @@ from foresight.handlers._status import ConditionStatus, condition_setter, descri
 from foresight.kube import client as kube
 from foresight.kube import headroom as kube_headroom
 from foresight.kube import hpa as hpas
-from foresight.metrics import MetricSourceError, PrometheusClient, TenancyError, check_namespace_pinned
+from foresight.metrics import (
+    EndpointNotAllowed,
+    MetricSourceError,
+    PrometheusClient,
+    PrometheusClients,
+    SecretRef,
+    TenancyError,
+    check_namespace_pinned,
+    clean_message,
+)
 from foresight.planning.accuracy import AccuracyTracker
 from foresight.planning.headroom import headroom_replicas
 
@@ -63,27 +72,17 @@ class Runtime:
     settings: Settings
     batcher: ForecastBatcher
     scalers: dict[str, ScalerMemory] = field(default_factory=dict)
-    prometheus: dict[tuple[str, str | None], PrometheusClient] = field(default_factory=dict)
+    prometheus: PrometheusClients = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.prometheus = PrometheusClients(self.settings, read_secret=kube.get_secret_value)
 
     def prometheus_for(self, spec: PredictiveScalerSpec, namespace: str) -> PrometheusClient:
-        """A client for the scaler's Prometheus (its own URL and Secret, or the operator's)."""
+        """A client for the scaler's Prometheus, with only the credentials that endpoint may have."""
         source = spec.metric.prometheus
-        url = source.url or self.settings.prometheus_url
-        if source.auth_secret_ref is not None:
-            ref = source.auth_secret_ref
-            token = kube.get_secret_value(namespace, ref.name, ref.key)
-            return PrometheusClient(
-                url, token=token, timeout_seconds=self.settings.prometheus_timeout_seconds
-            )
-        key = (url, None)
-        if key not in self.prometheus:
-            self.prometheus[key] = PrometheusClient(
-                url,
-                token=self.settings.prometheus_bearer_token(),
-                ca_file=str(self.settings.prometheus_ca_file) if self.settings.prometheus_ca_file else None,
-                timeout_seconds=self.settings.prometheus_timeout_seconds,
-            )
-        return self.prometheus[key]
+        ref = source.auth_secret_ref
+        secret = SecretRef(namespace, ref.name, ref.key) if ref is not None else None
+        return self.prometheus.get(source.url, secret)
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -118,6 +117,7 @@ async def reconcile(
 
     try:
         spec = _validate(body, namespace, runtime.settings)
+        _check_endpoint(runtime, spec)
         memory = runtime.scalers.setdefault(key, ScalerMemory())
         hpa, workload = await _ensure_hpa(spec, name, namespace, body)
         hpa_state = hpas.HpaState.from_object(hpa)
@@ -228,7 +228,12 @@ async def reconcile(
             status.applied_min_replicas = applied
             condition("Ready", "True", "Applied", decision.reason)
         template = (workload.get("spec") or {}).get("template")
-        await _sync_headroom(spec, name, namespace, body, paths, decision.desired_replicas, template)
+        desired = decision.desired_replicas
+        headroom = await _sync_headroom(spec, name, namespace, body, paths, desired, template)
+        if headroom is not None:
+            condition("Headroom", *headroom)
+        else:
+            status.conditions = [c for c in status.conditions if c.type != "Headroom"]
         status.last_decision = Decision(
             time=iso(now),
             desired_replicas=decision.desired_replicas,
@@ -256,18 +261,29 @@ async def _sync_headroom(
     paths: np.ndarray,
     desired_replicas: int,
     template: dict[str, Any] | None,
-) -> None:
-    """Keep as many placeholder pods as the rest of the horizon's peak needs beyond the floor."""
+) -> tuple[ConditionStatus, str, str] | None:
+    """Keep as many placeholder pods as the rest of the horizon's peak needs beyond the floor.
+
+    Returns the Headroom condition (status, reason, message), or None when headroom is off.
+    """
     headroom = spec.scaling.headroom
     wanted = 0
+    outcome: tuple[ConditionStatus, str, str] | None = None
     if headroom.enabled and spec.scaling.mode == "active":
-        wanted = headroom_replicas(
-            paths,
-            capacity_per_replica=spec.metric.capacity_per_replica,
-            quantile=spec.forecast.quantile,
-            desired_replicas=desired_replicas,
-            max_replicas=spec.scaling.max_replicas,
-        )
+        ns = await asyncio.to_thread(kube.get_namespace, namespace)
+        if not kube_headroom.namespace_opted_in(ns):
+            label = f"{kube_headroom.NAMESPACE_OPT_IN_LABEL}={kube_headroom.NAMESPACE_OPT_IN_VALUE}"
+            message = f"label namespace {namespace} with {label} to allow headroom placeholders"
+            outcome = ("False", "NamespaceNotOptedIn", message)
+        else:
+            wanted = headroom_replicas(
+                paths,
+                capacity_per_replica=spec.metric.capacity_per_replica,
+                quantile=spec.forecast.quantile,
+                desired_replicas=desired_replicas,
+                max_replicas=spec.scaling.max_replicas,
+            )
+            outcome = ("True", "Reserved", f"{wanted} placeholder pod(s) wanted")
     selector = f"{kube_headroom.HEADROOM_LABEL}={name}"
     existing = await asyncio.to_thread(kube.list_pods, f"metadata.namespace={namespace}", selector)
     names = sorted(p["metadata"]["name"] for p in existing if not p["metadata"].get("deletionTimestamp"))
@@ -299,6 +315,9 @@ async def _sync_headroom(
             await asyncio.to_thread(kube.create_pod, namespace, manifest)
         except kube.Conflict:
             pass  # created by an earlier tick whose list we raced
+        except kube.Refused as exc:  # RBAC or the chart's admission policy
+            return "False", "PlaceholderRefused", clean_message(str(exc), limit=600)
+    return outcome
 
 
 def _status_of(body: dict[str, Any]) -> PredictiveScalerStatus:
@@ -319,6 +338,14 @@ def _validate(body: dict[str, Any], namespace: str, settings: Settings) -> Predi
         except TenancyError as exc:
             raise _Outcome("Ready", "False", "QueryNotAllowed", str(exc)) from exc
     return spec
+
+
+def _check_endpoint(runtime: Runtime, spec: PredictiveScalerSpec) -> None:
+    """Refuse a Prometheus URL outside the allow-list before any request is made."""
+    try:
+        runtime.prometheus.check_allowed(spec.metric.prometheus.url)
+    except EndpointNotAllowed as exc:
+        raise _Outcome("Ready", "False", "URLNotAllowed", str(exc)) from exc
 
 
 async def _ensure_hpa(
@@ -406,14 +433,14 @@ async def _degrade(
         )
         return
     namespace = key.split("/", 1)[0]
-    await _restore(namespace, hpa_state.name, key)
+    restored = await _restore(namespace, hpa_state.name, key)
     status.applied_min_replicas = None
-    condition(
-        "Degraded",
-        "True",
-        error.reason,
-        f"{error}; no good forecast for over {limit}s, original HPA floor restored",
-    )
+    if last_good is None:
+        what = "no good forecast yet"
+    else:
+        what = f"no good forecast for {int(age)}s (limit {limit}s)"
+    action = "original HPA floor restored" if restored else "HPA floor left as the HPA's own"
+    condition("Degraded", "True", error.reason, f"{error}; {what}, {action}")
 
 
 async def _apply_floor(namespace: str, hpa_name: str, key: str, floor: int, adopt_external: bool) -> int:

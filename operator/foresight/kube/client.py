@@ -30,6 +30,10 @@ class TooManyRequests(Exception):
     """The API refused for now (HTTP 429), e.g. an eviction a PodDisruptionBudget forbids."""
 
 
+class Refused(Exception):
+    """The API refused the request (HTTP 403 or 422): RBAC, an admission policy, or validation."""
+
+
 @functools.cache
 def api_client() -> client.ApiClient:
     """The shared API client (configured on first use)."""
@@ -51,6 +55,8 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
             raise Conflict(_message(exc)) from exc
         if exc.status == 429:
             raise TooManyRequests(_message(exc)) from exc
+        if exc.status in (403, 422):
+            raise Refused(_message(exc)) from exc
         raise
     data = response.data
     return json.loads(data) if data else {}
@@ -126,6 +132,11 @@ def list_pods(field_selector: str = "", label_selector: str = "") -> list[dict[s
 def list_namespaces(label_selector: str = "") -> list[dict[str, Any]]:
     """Namespaces matching a label selector."""
     return list(_call(client.CoreV1Api(api_client()).list_namespace, label_selector=label_selector)["items"])
+
+
+def get_namespace(name: str) -> dict[str, Any]:
+    """Read a namespace."""
+    return _call(client.CoreV1Api(api_client()).read_namespace, name)
 
 
 def list_pdbs() -> list[dict[str, Any]]:

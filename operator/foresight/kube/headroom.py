@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 HEADROOM_LABEL = "foresight.dev/headroom-for"
+# Placeholders are created only in namespaces that opt in with this label (the chart's admission
+# policy enforces the same for the operator's ServiceAccount).
+NAMESPACE_OPT_IN_LABEL = "foresight.dev/headroom"
+NAMESPACE_OPT_IN_VALUE = "enabled"
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
 # Foresight's failure taints (FailoverPolicy.spec.taintKey defaults to foresight.dev/failure-predicted).
 FAILURE_TAINT_PREFIX = "foresight.dev/"
@@ -80,6 +84,18 @@ def placeholder_pod(
             ],
         },
     }
+
+
+def namespace_opted_in(namespace: dict[str, Any]) -> bool:
+    """Whether a namespace object allows headroom placeholders.
+
+    >>> namespace_opted_in({"metadata": {"labels": {"foresight.dev/headroom": "enabled"}}})
+    True
+    >>> namespace_opted_in({"metadata": {"name": "kube-system"}})
+    False
+    """
+    labels = (namespace.get("metadata") or {}).get("labels") or {}
+    return labels.get(NAMESPACE_OPT_IN_LABEL) == NAMESPACE_OPT_IN_VALUE
 
 
 def _tolerates_failure(toleration: dict[str, Any]) -> bool:

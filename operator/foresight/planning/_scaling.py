@@ -220,7 +220,12 @@ def _quantile_rows(ordered: np.ndarray, level: float) -> np.ndarray:
 
 
 def _fmt_load(value: float, unit: str) -> str:
-    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
+    """A load for a reason string: whole numbers up to a billion, then scientific notation.
+
+    >>> _fmt_load(1234.5, "rps"), _fmt_load(0.1234, ""), _fmt_load(1e300, "rps")
+    ('1,234 rps', '0.123', '1e+300 rps')
+    """
+    text = f"{value:,.0f}" if 100 <= abs(value) < 1e9 else f"{value:,.3g}"
     return f"{text} {unit}".rstrip()
 
 

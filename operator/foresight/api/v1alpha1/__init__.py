@@ -2,11 +2,13 @@
 
 from foresight.api.v1alpha1 import failover_policy, predictive_scaler
 from foresight.api.v1alpha1._common import (
+    BaseUrl,
     Condition,
     LabelSelector,
     LabelSelectorRequirement,
     Mode,
     SecretKeyRef,
+    check_base_url,
     parse_duration,
     set_condition,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "Accuracy",
     "ActionRecord",
     "ActionsSpec",
+    "BaseUrl",
     "Condition",
     "Decision",
     "FailoverPolicySpec",
@@ -66,6 +69,7 @@ __all__ = [
     "ScaleTargetRef",
     "ScalingSpec",
     "SecretKeyRef",
+    "check_base_url",
     "failover_policy",
     "parse_duration",
     "predictive_scaler",

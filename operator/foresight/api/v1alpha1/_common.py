@@ -5,15 +5,81 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 _DURATION_RE = re.compile(r"(\d+)(ms|s|m|h|d|w)")
-DURATION_PATTERN = r"^([0-9]+(ms|s|m|h|d|w))+$"
+_UNIT = "(ms|s|m|h|d|w)"
+DURATION_PATTERN = rf"^([0-9]+{_UNIT})+$"
+# At least one non-zero term ("0s" and "0h0m" are refused). RE2 (the API server's regex engine) has
+# no look-ahead, hence the explicit non-zero term in the middle.
+POSITIVE_DURATION_PATTERN = rf"^([0-9]+{_UNIT})*0*[1-9][0-9]*{_UNIT}([0-9]+{_UNIT})*$"
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
-Duration = Annotated[str, StringConstraints(pattern=DURATION_PATTERN, max_length=32)]
-"""A Prometheus-style duration such as ``90s``, ``30m``, ``1h30m`` or ``14d``."""
+Duration = Annotated[str, StringConstraints(pattern=POSITIVE_DURATION_PATTERN, max_length=32)]
+"""A Prometheus-style duration greater than zero, such as ``90s``, ``30m``, ``1h30m`` or ``14d``."""
+
+BASE_URL_PATTERN = r"^https?://[^/?#@\s]+(/[^?#@\s]*)?$"
+"""What the API server accepts as a base URL: http(s), a host, a path; no user info, query or fragment."""
+
+BASE_URL_MESSAGE = "must be a base URL, http(s)://host[:port][/path], with no user info, query or fragment"
+
+
+def check_base_url(url: str) -> str:
+    """Return ``url`` without a trailing slash if it is a base URL; raise ``ValueError`` otherwise.
+
+    Request paths are joined onto a base URL, so a query or fragment in it would smuggle parameters
+    (a second ``query=``) past every check of the spec, and user info would carry credentials.
+
+    >>> check_base_url("http://prometheus.monitoring.svc:9090/")
+    'http://prometheus.monitoring.svc:9090'
+    >>> check_base_url("https://thanos.example/prometheus")
+    'https://thanos.example/prometheus'
+    >>> check_base_url("http://prom:9090/api/v1/query_range?query=up#")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: 'http://prom:9090/api/v1/query_range?query=up#' must be a base URL, ..., query or fragment
+    >>> check_base_url("http://user:pw@prom:9090")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: 'http://user:pw@prom:9090' must be a base URL, ... with no user info, query or fragment
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError as exc:
+        raise ValueError(f"{url!r} {BASE_URL_MESSAGE}") from exc
+    if (
+        not re.fullmatch(BASE_URL_PATTERN, url)
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+        or "#" in url
+        or "?" in url
+    ):
+        raise ValueError(f"{url!r} {BASE_URL_MESSAGE}")
+    return url.rstrip("/")
+
+
+BaseUrl = Annotated[
+    str,
+    StringConstraints(max_length=2048),
+    AfterValidator(check_base_url),
+    Field(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": f"self.matches('{BASE_URL_PATTERN.replace(chr(92), chr(92) * 2)}')",
+                    "message": BASE_URL_MESSAGE,
+                }
+            ]
+        }
+    ),
+]
+"""A Prometheus base URL; request paths are joined onto it."""
 
 Mode = Literal["active", "dryRun"]
 """``active`` changes the cluster; ``dryRun`` computes and reports, and changes nothing."""

@@ -13,7 +13,15 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from foresight.api.v1alpha1._common import Condition, Duration, Mode, Model, SecretKeyRef, parse_duration
+from foresight.api.v1alpha1._common import (
+    BaseUrl,
+    Condition,
+    Duration,
+    Mode,
+    Model,
+    SecretKeyRef,
+    parse_duration,
+)
 
 KIND = "PredictiveScaler"
 PLURAL = "predictivescalers"
@@ -44,14 +52,20 @@ class PrometheusSource(Model):
         max_length=4096,
         description="PromQL returning exactly one series: the load the workload serves (e.g. requests/s).",
     )
-    url: str | None = Field(
+    url: BaseUrl | None = Field(
         default=None,
-        pattern=r"^https?://",
-        max_length=2048,
-        description="Prometheus base URL; defaults to the operator's configured Prometheus.",
+        description=(
+            "Prometheus base URL (http(s)://host[:port][/path]); defaults to the operator's configured "
+            "Prometheus. Any other URL must be in the operator's allow-list (chart value "
+            "prometheus.allowedURLs)."
+        ),
     )
     auth_secret_ref: SecretKeyRef | None = Field(
-        default=None, description="Bearer token for this Prometheus, from a Secret in this namespace."
+        default=None,
+        description=(
+            "Bearer token for this Prometheus, from a Secret in this namespace. Without it, a URL other "
+            "than the operator's own Prometheus is queried with no credentials."
+        ),
     )
 
 
