@@ -18,6 +18,7 @@ from foresight import planning
 from foresight.config import Settings
 from foresight.handlers import predictive_scaler as ps
 from foresight.handlers._batcher import ForecastBatcher
+from foresight.handlers._status import status_patch
 from foresight.kube import client as kube
 from foresight.kube import hpa as hpas
 from foresight.metrics import MetricSourceError, SampledSeries
@@ -291,3 +292,98 @@ async def test_calibration_scales_the_peak_only_when_asked(
         assert "calibration" not in status.last_decision.reason
         assert status.applied_min_replicas < 15
         assert runtime.scalers["demo/web"].calibration.ratios == ()  # the record is dropped
+
+
+def _stored(status: Any, before: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the API server keeps after merging the status patch into ``before`` (RFC 7386)."""
+
+    def merge(target: Any, patch: Any) -> Any:
+        if not isinstance(patch, dict):
+            return patch
+        out = dict(target) if isinstance(target, dict) else {}
+        for key, value in patch.items():
+            if value is None:
+                out.pop(key, None)
+            else:
+                out[key] = merge(out.get(key), value)
+        return out
+
+    return merge(before or {}, status_patch(status))  # type: ignore[no-any-return]
+
+
+async def test_switch_to_dry_run_clears_the_applied_floor_from_status(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.add_hpa("web", 2, 30)
+    runtime = _runtime(monkeypatch, FakePrometheus(_steady(1000.0)))
+    stored = _stored(await _reconcile(runtime, _body()))
+    assert stored["appliedMinReplicas"] > 2
+    body = _body(mode="dryRun")
+    body["status"] = stored
+    stored = _stored(await _reconcile(runtime, body), stored)
+    assert "appliedMinReplicas" not in stored
+    assert stored["desiredReplicas"] >= 10
+
+
+async def test_stale_floor_path_clears_the_applied_floor_from_status(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.add_hpa("web", 2, 30)
+    stored = _stored(await _reconcile(_runtime(monkeypatch, FakePrometheus(_steady(1000.0))), _body()))
+    body = _body()
+    body["status"] = stored
+    down = _runtime(monkeypatch, FakePrometheus(error=MetricSourceError("Unreachable", "connection refused")))
+    stored = _stored(await _reconcile(down, body, NOW + timedelta(minutes=11)), stored)
+    assert "appliedMinReplicas" not in stored and api.hpas["web"]["spec"]["minReplicas"] == 2
+
+
+async def test_a_new_scaler_with_no_metric_says_it_has_no_forecast_yet(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.add_hpa("web", 2, 30)
+    down = _runtime(monkeypatch, FakePrometheus(error=MetricSourceError("Unreachable", "connection refused")))
+    message = _condition(await _reconcile(down, _body()), "Degraded").message
+    assert "no good forecast yet" in message and "over" not in message
+
+
+async def test_a_huge_load_gives_a_bounded_message(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.add_hpa("web", 2, 30)
+    status = await _reconcile(_runtime(monkeypatch, FakePrometheus(_steady(1e300))), _body())
+    ready = _condition(status, "Ready")
+    assert len(ready.message) < 400 and "0" * 20 not in ready.message
+    assert status.observed_load == 1e300
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://attacker.example:8080", "http://kube-dns.kube-system.svc:53"],
+)
+async def test_a_prometheus_url_outside_the_allow_list_is_refused(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    api.add_hpa("web", 2, 30)
+    prometheus = FakePrometheus(_steady(1000.0))
+    runtime = ps.Runtime(settings=Settings(), batcher=ForecastBatcher(window_seconds=0))
+    asked: list[str] = []
+    monkeypatch.setattr(runtime, "prometheus_for", lambda spec, ns: asked.append(ns) or prometheus)
+    body = _body()
+    body["spec"]["metric"]["prometheus"]["url"] = url
+    status = await _reconcile(runtime, body)
+    ready = _condition(status, "Ready")
+    assert ready.reason == "URLNotAllowed" and url in ready.message
+    assert asked == [] and api.patches == []
+
+
+async def test_a_smuggling_url_is_refused_as_an_invalid_spec(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defence in depth: a CRD installed before the URL rule would let this through the API server."""
+    api.add_hpa("web", 2, 30)
+    body = _body()
+    body["spec"]["metric"]["prometheus"]["url"] = (
+        "http://127.0.0.1:9090/api/v1/query_range?query=sum(rps%7Bnamespace%3D%22bank%22%7D)#"
+    )
+    status = await _reconcile(_runtime(monkeypatch, FakePrometheus(_steady(1000.0))), body)
+    ready = _condition(status, "Ready")
+    assert ready.reason == "InvalidSpec" and "must be a base URL" in ready.message
+    assert api.patches == []
