@@ -28,7 +28,7 @@ from operator_process import OperatorProcess, running_operator
 
 from foresight.devcluster import _build
 from foresight.devcluster.handle import DevCluster, wait_for
-from foresight.kube.headroom import HEADROOM_LABEL
+from foresight.kube.headroom import HEADROOM_LABEL, NAMESPACE_OPT_IN_LABEL, NAMESPACE_OPT_IN_VALUE
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP, VERSION, PLURAL = "foresight.dev", "v1alpha1", "predictivescalers"
@@ -76,6 +76,16 @@ def headroom_priority_class(api: client.ApiClient) -> Iterator[str]:
     yield str(name)
     if created:
         scheduling.delete_priority_class(name)
+
+
+@pytest.fixture(scope="module")
+def headroom_opt_in(api: client.ApiClient, demo_namespace: str) -> Iterator[str]:
+    """The demo namespace labelled to allow placeholders for the module; the label is removed after."""
+    core = client.CoreV1Api(api)
+    label = {NAMESPACE_OPT_IN_LABEL: NAMESPACE_OPT_IN_VALUE}
+    core.patch_namespace(demo_namespace, {"metadata": {"labels": label}})
+    yield demo_namespace
+    core.patch_namespace(demo_namespace, {"metadata": {"labels": {NAMESPACE_OPT_IN_LABEL: None}}})
 
 
 @pytest.fixture(scope="module")
@@ -198,11 +208,38 @@ def big_pool(devcluster: DevCluster, api: client.ApiClient) -> Iterator[list[str
                 raise
 
 
+def test_no_placeholders_in_a_namespace_that_did_not_opt_in(
+    api: client.ApiClient,
+    operator: OperatorProcess,
+    demo_namespace: str,
+    headroom_priority_class: str,
+    app: str,
+) -> None:
+    labels = client.CoreV1Api(api).read_namespace(demo_namespace).metadata.labels or {}
+    assert NAMESPACE_OPT_IN_LABEL not in labels
+    client.CustomObjectsApi(api).create_namespaced_custom_object(
+        GROUP, VERSION, demo_namespace, PLURAL, _scaler(app, headroom_priority_class)
+    )
+    headroom = wait_for(
+        lambda: next(
+            (c for c in _status(api, demo_namespace, app).get("conditions", []) if c["type"] == "Headroom"),
+            None,
+        ),
+        180,
+        what="the Headroom condition",
+    )
+    assert headroom["status"] == "False" and headroom["reason"] == "NamespaceNotOptedIn"
+    assert NAMESPACE_OPT_IN_LABEL in headroom["message"]
+    assert _status(api, demo_namespace, app).get("appliedMinReplicas")  # the floor is still steered
+    assert not _pods(api, demo_namespace, f"{HEADROOM_LABEL}={app}")
+
+
 def test_real_pods_preempt_placeholders_on_a_full_cluster(
     api: client.ApiClient,
     devcluster: DevCluster,
     operator: OperatorProcess,
     demo_namespace: str,
+    headroom_opt_in: str,
     headroom_priority_class: str,
     app: str,
     big_pool: list[str],

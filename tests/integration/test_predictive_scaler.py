@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -31,9 +32,105 @@ QUERY = 'sum(foresight_demo_requests_per_minute{namespace="demo", service="web"}
 CAPACITY = 4.0  # requests/minute one replica serves: the trace's 20-100 rpm need 5-25 replicas
 
 
+class _SwitchableProxy:
+    """Forwards to the real Prometheus until switched off; then the port refuses connections."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: ThreadingHTTPServer | None = None
+
+    def on(self) -> None:
+        upstream = self.upstream
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                response = httpx.get(upstream + self.path, timeout=10)
+                self.send_response(response.status_code)
+                self.send_header("Content-Type", response.headers.get("content-type", "application/json"))
+                self.end_headers()
+                self.wfile.write(response.content)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def off(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+OPERATOR_TOKEN = "operator-prometheus-token"
+
+
+class _TenantPrometheus:
+    """A look-alike Prometheus a tenant controls: every range query gets ``value``; headers are kept."""
+
+    def __init__(self, value: float = 7.0) -> None:
+        self.value = value
+        self.requests: list[dict[str, Any]] = []
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        received = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                params = parse_qs(urlsplit(self.path).query)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                received.append({"path": self.path, "headers": headers, "params": params})
+                start, end = float(params["start"][0]), float(params["end"][0])
+                step = int(params["step"][0].rstrip("s"))
+                values = [[start + i * step, str(value)] for i in range(int((end - start) // step) + 1)]
+                body = {
+                    "status": "success",
+                    "data": {"resultType": "matrix", "result": [{"metric": {}, "values": values}]},
+                }
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture(scope="module")
+def proxy(devcluster: DevCluster) -> Iterator[_SwitchableProxy]:
+    """A switchable proxy in front of the real Prometheus (an allowed endpoint of the operator)."""
+    switchable = _SwitchableProxy(devcluster.prometheus_url)
+    yield switchable
+    switchable.off()
+
+
+@pytest.fixture(scope="module")
+def tenant_prometheus() -> Iterator[_TenantPrometheus]:
+    """An endpoint a tenant controls, on the operator's allow-list."""
+    server = _TenantPrometheus()
+    yield server
+    server.close()
+
+
 @pytest.fixture(scope="module")
 def operator(
-    devcluster: DevCluster, crds: list[str], tmp_path_factory: pytest.TempPathFactory
+    devcluster: DevCluster,
+    crds: list[str],
+    tmp_path_factory: pytest.TempPathFactory,
+    proxy: _SwitchableProxy,
+    tenant_prometheus: _TenantPrometheus,
 ) -> Iterator[OperatorProcess]:
     with running_operator(
         devcluster.kubeconfig,
@@ -41,6 +138,8 @@ def operator(
         tmp_path_factory.mktemp("operator") / "operator.log",
         FORESIGHT_STALE_FLOOR_SECONDS="20",
         FORESIGHT_PROMETHEUS_TIMEOUT_SECONDS="3",
+        FORESIGHT_PROMETHEUS_TOKEN=OPERATOR_TOKEN,
+        FORESIGHT_PROMETHEUS_ALLOWED_URLS=json.dumps([proxy.url, tenant_prometheus.url]),
     ) as process:
         yield process
 
@@ -212,45 +311,12 @@ def test_dry_run_computes_but_changes_nothing(
     assert hpa.spec.min_replicas == 2 and hpas.ORIGINAL_ANNOTATION not in (hpa.metadata.annotations or {})
 
 
-class _SwitchableProxy:
-    """Forwards to the real Prometheus until switched off; then the port refuses connections."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
-        self.port = free_port()
-        self._server: ThreadingHTTPServer | None = None
-
-    def on(self) -> None:
-        upstream = self.upstream
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                response = httpx.get(upstream + self.path, timeout=10)
-                self.send_response(response.status_code)
-                self.send_header("Content-Type", response.headers.get("content-type", "application/json"))
-                self.end_headers()
-                self.wfile.write(response.content)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def off(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-
 def test_prometheus_outage_keeps_floor_then_restores(
-    api: client.ApiClient, operator: OperatorProcess, demo_namespace: str, app: str, devcluster: DevCluster
+    api: client.ApiClient, operator: OperatorProcess, demo_namespace: str, app: str, proxy: _SwitchableProxy
 ) -> None:
-    proxy = _SwitchableProxy(devcluster.prometheus_url)
     proxy.on()
     try:
-        body = _scaler(app, url=f"http://127.0.0.1:{proxy.port}")
+        body = _scaler(app, url=proxy.url)
         _custom(api).create_namespaced_custom_object(GROUP, VERSION, demo_namespace, PLURAL, body)
         status = wait_for(
             lambda: (s := _status(api, demo_namespace, app)).get("appliedMinReplicas") and s,
@@ -315,3 +381,130 @@ def test_query_of_another_namespace_is_refused(
     )
     assert ready["reason"] == "QueryNotAllowed" and 'namespace="' + namespace + '"' in ready["message"]
     assert _hpa(api, namespace, name).spec.min_replicas == 2
+
+
+# --- A hostile tenant ---------------------------------------------------------------------------
+
+
+def _smuggling_url(prometheus_url: str) -> str:
+    """The operator's Prometheus with a second, foreign query in the URL (Prometheus uses the first)."""
+    return f"{prometheus_url}/api/v1/query_range?query={quote(QUERY)}#"
+
+
+@pytest.mark.parametrize(
+    "make_url",
+    [
+        pytest.param(_smuggling_url, id="query-smuggling"),
+        pytest.param(lambda url: url.replace("http://", "http://user:password@"), id="userinfo"),
+        pytest.param(lambda url: url + "/#fragment", id="fragment"),
+        pytest.param(lambda url: url.replace("http://", "file://"), id="scheme"),
+    ],
+)
+def test_api_server_refuses_a_prometheus_url_that_is_not_a_base_url(
+    api: client.ApiClient, crds: list[str], namespace: str, devcluster: DevCluster, make_url: Any
+) -> None:
+    query = f'sum(foresight_demo_requests_per_minute{{namespace="{namespace}"}})'
+    body = _scaler("web", url=make_url(devcluster.prometheus_url), query=query)
+    with pytest.raises(ApiException) as refused:
+        _custom(api).create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
+    assert refused.value.status == 422
+    message = json.loads(refused.value.body)["message"]
+    assert "spec.metric.prometheus.url" in message and "must be a base URL" in message
+
+
+@pytest.mark.parametrize("field", ["step", "history", "horizon"])
+def test_api_server_refuses_zero_durations(
+    api: client.ApiClient, crds: list[str], namespace: str, field: str
+) -> None:
+    body = _scaler("web")
+    body["spec"]["forecast"][field] = "0s"
+    with pytest.raises(ApiException) as refused:
+        _custom(api).create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
+    assert refused.value.status == 422
+    assert f"spec.forecast.{field}" in json.loads(refused.value.body)["message"]
+
+
+def _tenant_scaler(namespace: str, url: str, secret: str | None = None) -> dict[str, Any]:
+    body = _scaler("web", url=url, query=f'sum(requests_per_minute{{namespace="{namespace}"}})')
+    if secret:
+        body["spec"]["metric"]["prometheus"]["authSecretRef"] = {"name": secret, "key": "token"}
+    return body
+
+
+def test_operator_credentials_never_reach_a_tenants_endpoint(
+    api: client.ApiClient, operator: OperatorProcess, namespace: str, tenant_prometheus: _TenantPrometheus
+) -> None:
+    _workload(api, namespace, "web")
+    client.CoreV1Api(api).create_namespaced_secret(
+        namespace, {"metadata": {"name": "tenant-prom"}, "stringData": {"token": "tenant-token"}}
+    )
+    seen = len(tenant_prometheus.requests)
+    _custom(api).create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, _tenant_scaler(namespace, tenant_prometheus.url)
+    )
+    status = wait_for(
+        lambda: (s := _status(api, namespace, "web")).get("observedLoad") and s, 120, what="load"
+    )
+    assert status["observedLoad"] == tenant_prometheus.value  # the operator did query the tenant's server
+    sent = tenant_prometheus.requests[seen:]
+    assert sent and all("authorization" not in r["headers"] for r in sent)
+    assert all(OPERATOR_TOKEN not in json.dumps(r) for r in sent)
+    # Only the operator's own query parameter, joined under the base URL.
+    assert all(r["path"].startswith("/api/v1/query_range?") and len(r["params"]["query"]) == 1 for r in sent)
+
+    # With its own Secret, the tenant's token (and only that) is sent.
+    seen = len(tenant_prometheus.requests)
+    _custom(api).patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        namespace,
+        PLURAL,
+        "web",
+        _tenant_scaler(namespace, tenant_prometheus.url, "tenant-prom"),
+    )
+    wait_for(lambda: len(tenant_prometheus.requests) > seen + 1, 60, what="queries with the tenant's Secret")
+    tokens = {r["headers"].get("authorization") for r in tenant_prometheus.requests[seen + 1 :]}
+    assert tokens == {"Bearer tenant-token"}
+
+
+def test_a_url_outside_the_allow_list_is_refused_and_never_called(
+    api: client.ApiClient, operator: OperatorProcess, namespace: str
+) -> None:
+    outsider = _TenantPrometheus()  # listening, but not on the operator's allow-list
+    try:
+        _workload(api, namespace, "web")
+        _custom(api).create_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, _tenant_scaler(namespace, outsider.url)
+        )
+        ready = wait_for(
+            lambda: (c := _condition(_status(api, namespace, "web"), "Ready")).get("reason") and c,
+            120,
+            what="status",
+        )
+        assert ready["reason"] == "URLNotAllowed" and outsider.url in ready["message"]
+        assert outsider.requests == []
+        assert _hpa(api, namespace, "web").spec.min_replicas == 2
+    finally:
+        outsider.close()
+
+
+def test_switch_to_dry_run_clears_the_applied_floor_from_status(
+    api: client.ApiClient, operator: OperatorProcess, demo_namespace: str, app: str
+) -> None:
+    _custom(api).create_namespaced_custom_object(GROUP, VERSION, demo_namespace, PLURAL, _scaler(app))
+    wait_for(lambda: _status(api, demo_namespace, app).get("appliedMinReplicas"), 180, what="floor")
+    _custom(api).patch_namespaced_custom_object(
+        GROUP, VERSION, demo_namespace, PLURAL, app, {"spec": {"scaling": {"mode": "dryRun"}}}
+    )
+    status = wait_for(
+        lambda: (
+            (s := _status(api, demo_namespace, app))
+            and _condition(s, "Ready").get("reason") == "DryRun"
+            and s
+        ),
+        60,
+        what="a dryRun status",
+    )
+    assert "appliedMinReplicas" not in status, status
+    assert status["desiredReplicas"] > 2
+    assert _hpa(api, demo_namespace, app).spec.min_replicas == 2
