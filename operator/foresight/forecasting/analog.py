@@ -1,0 +1,316 @@
+"""Analog: the smoothed level now, plus what followed the most comparable moments of the past.
+
+Persistence ("the next half hour looks like now, give or take the changes we have seen") is the
+reference to beat at minute horizons, and it is hard to beat because it assumes nothing. This model
+keeps its one strength, an empirical, multi-step change distribution taken from the series itself,
+and fixes its two weaknesses:
+
+* **Noise in the anchor.** Persistence starts every path from the last reading, noise included.
+  Here paths start from an exponentially smoothed level ``L_t`` and add the change that followed a
+  past moment *measured from that moment's smoothed level*: ``path_k = L_t + y[j+k] - L_j``. The
+  reading noise is then inside the change distribution (where it belongs) instead of in the level,
+  and a spike does not become the new baseline.
+* **Blindness to the time of day.** A share of the past moments ``j`` is drawn at the same time of
+  day on the previous days (within ``phase_seconds``), so a daily ramp that happened every morning
+  is in the paths before it happens again.
+
+Whole past change *paths* are sampled, so the paths keep the real correlation between steps (a
+ramp stays a ramp), which matters for the lead-window peak the planner sizes for.
+
+The smoothing and the seasonal share are chosen per series, on the series' own recent past: each
+candidate setting forecasts the last ``tail_origins`` horizons from the history before them and is
+scored by CRPS; samples are allotted to the settings by softmax weights of their relative CRPS gap
+to the best (as :mod:`foresight.forecasting.auto` does for models). Nothing beyond the decision
+time is read. Cost is numpy only (no torch): a few small array operations per series and setting.
+
+Method: the "analog ensemble" of Delle Monache et al. (2013, Monthly Weather Review 141(10),
+"Probabilistic weather prediction with an analog ensemble"), here with the level anchored to a
+smoothed value and analogs chosen by recency and time of day.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.signal import lfilter
+
+from foresight.forecasting import _metrics
+from foresight.forecasting._protocol import BaseForecaster
+from foresight.forecasting._residuals import DAY_SECONDS
+from foresight.forecasting._series import Series
+
+__all__ = ["Analog"]
+
+# (smoothing weight of the newest reading, share of same-time-of-day analogs). Weight 1.0 is
+# plain persistence of the last reading; the grid is fixed a priori, never tuned on a test split.
+_FINGERPRINT = 4
+MAX_CACHED = 100_000
+"""Series whose settings' weights are remembered between calls."""
+
+DEFAULT_SETTINGS = ((1.0, 0.0), (0.5, 0.0), (0.2, 0.0), (1.0, 0.5), (0.5, 0.5), (0.2, 0.5))
+
+
+class Analog(BaseForecaster):
+    """Level-anchored empirical analogs, settings chosen per series on its own recent past."""
+
+    name: ClassVar[str] = "analog"
+
+    def __init__(
+        self,
+        lookback_seconds: int = 3 * DAY_SECONDS,
+        season_days: int = 7,
+        phase_seconds: int = 1_800,
+        settings: tuple[tuple[float, float], ...] | list[list[float]] = DEFAULT_SETTINGS,
+        tail_origins: int = 6,
+        eval_samples: int = 50,
+        temperature: float = 0.1,
+        similarity: float = 0.5,
+    ) -> None:
+        self.lookback_seconds = int(lookback_seconds)
+        self.season_days = int(season_days)
+        self.phase_seconds = int(phase_seconds)
+        self.settings = tuple((float(a), float(s)) for a, s in settings)
+        self.tail_origins = int(tail_origins)
+        self.eval_samples = int(eval_samples)
+        self.temperature = float(temperature)
+        self.similarity = float(similarity)
+        self.last_weights: list[np.ndarray] = []
+        self._cache: OrderedDict[tuple[str, int, int], _Scored] = OrderedDict()
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "lookback_seconds": self.lookback_seconds,
+            "season_days": self.season_days,
+            "phase_seconds": self.phase_seconds,
+            "settings": [list(s) for s in self.settings],
+            "tail_origins": self.tail_origins,
+            "eval_samples": self.eval_samples,
+            "temperature": self.temperature,
+            "similarity": self.similarity,
+        }
+
+    def _sample_batch(
+        self, series: list[Series], horizon_steps: int, n_samples: int, seed: int
+    ) -> np.ndarray:
+        out = np.empty((len(series), n_samples, horizon_steps))
+        self.last_weights = []
+        for i, s in enumerate(series):
+            rng = np.random.default_rng([seed, i])
+            filled = _filled(s, self._keep_steps(s.step_seconds, horizon_steps))
+            # Smoothing is causal: the level of any earlier origin is a prefix of this one.
+            levels = {alpha: _smooth(filled, alpha) for alpha in {a for a, _ in self.settings}}
+            weights = self._cached_weights(s, filled, levels, horizon_steps, rng)
+            self.last_weights.append(weights)
+            counts = _allot(weights, n_samples)
+            pools = {
+                a: self._pools(filled, levels[a], len(filled), s.step_seconds, horizon_steps) for a in levels
+            }
+            out[i] = np.concatenate(
+                [
+                    _draw(filled, levels[alpha], pools[alpha], horizon_steps, int(n), share, rng)
+                    for (alpha, share), n in zip(self.settings, counts, strict=True)
+                    if n > 0
+                ]
+            )
+        return out
+
+    def _keep_steps(self, step_seconds: int, horizon_steps: int) -> int:
+        days = max(self.lookback_seconds, self.season_days * DAY_SECONDS)
+        tail = (self.tail_origins + 1) * horizon_steps
+        return int(days // step_seconds) + tail + horizon_steps
+
+    def _cached_weights(
+        self,
+        s: Series,
+        filled: np.ndarray,
+        levels: dict[float, np.ndarray],
+        horizon_steps: int,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """The settings' weights, rescored once per horizon of new readings of the same series.
+
+        Between rescoring, a tick costs only the final draws. A cached score is used only for
+        histories that end at or after the one it was scored on, so it never reads ahead.
+        """
+        key = (s.item_id, s.step_seconds, horizon_steps)
+        end = int(s.end.value)
+        cached = self._cache.get(key) if s.item_id else None
+        if cached is not None and cached.scored_end <= end < cached.expires:
+            advanced = (end - cached.scored_end) // (s.step_seconds * 1_000_000_000)
+            seen = filled[: filled.size - advanced][-_FINGERPRINT:]
+            # The same readings where the scored history ended: the same series, only longer.
+            if seen.shape == cached.fingerprint.shape and np.array_equal(seen, cached.fingerprint):
+                self._cache.move_to_end(key)
+                return cached.weights
+        weights = self._weights(filled, levels, s.step_seconds, horizon_steps, rng)
+        if s.item_id:
+            expires = end + horizon_steps * s.step_seconds * 1_000_000_000
+            self._cache[key] = _Scored(weights, end, expires, filled[-_FINGERPRINT:].copy())
+            while len(self._cache) > MAX_CACHED:
+                self._cache.popitem(last=False)
+        return weights
+
+    def _weights(
+        self,
+        filled: np.ndarray,
+        levels: dict[float, np.ndarray],
+        step_seconds: int,
+        horizon_steps: int,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """Softmax weights of the settings by CRPS on the last ``tail_origins`` horizons."""
+        n_settings = len(self.settings)
+        origins = [len(filled) - m * horizon_steps for m in range(1, self.tail_origins + 1)]
+        origins = [t for t in origins if t >= 4 * horizon_steps]
+        if n_settings == 1 or not origins:
+            return np.eye(n_settings)[0]
+        actual = np.stack([filled[t : t + horizon_steps] for t in origins])
+        pools = {
+            (a, t): self._pools(filled, levels[a], t, step_seconds, horizon_steps)
+            for a in levels
+            for t in origins
+        }
+        scores = np.empty(n_settings)
+        for c, (alpha, share) in enumerate(self.settings):
+            paths = np.stack(
+                [
+                    _draw(
+                        filled, levels[alpha], pools[alpha, t], horizon_steps, self.eval_samples, share, rng
+                    )
+                    for t in origins
+                ]
+            )
+            scores[c] = _metrics.crps(paths, actual)
+        best = max(float(scores.min()), 1e-12)
+        logits = -(scores / best - 1.0) / self.temperature
+        weights = np.exp(logits - logits.max())
+        return weights / weights.sum()
+
+    def _pools(
+        self, filled: np.ndarray, smoothed: np.ndarray, origin: int, step_seconds: int, horizon_steps: int
+    ) -> _Pools:
+        """Where analogs of the moment ``origin`` may start: recent moments and the same time of day."""
+        last_start = origin - horizon_steps  # analogs whose whole future is before the origin
+        if last_start < 1:
+            return _Pools(origin, np.empty(0, dtype=int), None, np.empty(0, dtype=int))
+        recent = max(1, min(last_start, self.lookback_seconds // step_seconds))
+        pool = np.arange(last_start - recent, last_start)
+        p = (
+            _similarity(filled[:origin], smoothed[:origin], pool, self.similarity)
+            if self.similarity
+            else None
+        )
+        seasonal = _same_phase(origin, last_start, step_seconds, self.phase_seconds, self.season_days)
+        return _Pools(origin, pool, p, seasonal)
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """Weights scored on one history: valid for later histories of the same series for one horizon."""
+
+    weights: np.ndarray
+    scored_end: int  # ns since the epoch of the scored history's last reading
+    expires: int
+    fingerprint: np.ndarray  # its last readings
+
+
+@dataclass(frozen=True)
+class _Pools:
+    origin: int
+    recent: np.ndarray
+    recent_weights: np.ndarray | None
+    seasonal: np.ndarray
+
+
+def _draw(
+    filled: np.ndarray,
+    smoothed: np.ndarray,
+    pools: _Pools,
+    horizon_steps: int,
+    n: int,
+    share: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """``n`` paths from the origin: its smoothed level plus the changes that followed analogs."""
+    level_now = smoothed[pools.origin - 1]
+    if pools.recent.size == 0:
+        return np.full((n, horizon_steps), level_now)
+    n_seasonal = round(share * n) if pools.seasonal.size else 0
+    starts = np.concatenate(
+        [
+            rng.choice(pools.seasonal, n_seasonal) if n_seasonal else np.empty(0, dtype=int),
+            rng.choice(pools.recent, n - n_seasonal, p=pools.recent_weights),
+        ]
+    )
+    steps = np.arange(1, horizon_steps + 1)
+    return level_now + filled[starts[:, None] + steps[None, :]] - smoothed[starts][:, None]
+
+
+def _similarity(history: np.ndarray, level: np.ndarray, pool: np.ndarray, bandwidth: float) -> np.ndarray:
+    """Sampling weights of past moments by how close their level and recent trend are to now's."""
+    scale = float(np.std(np.diff(history[pool[0] :]))) + 1e-12
+    lag = min(5, len(level) - 1)
+    level_gap = (level[pool] - level[-1]) / (10 * scale)
+    trend_gap = ((level[pool] - level[np.maximum(pool - lag, 0)]) - (level[-1] - level[-1 - lag])) / (
+        lag * scale
+    )
+    # In log space, so that a moment unlike any other (all weights underflowing) still has analogs.
+    log_weights = -0.5 * (level_gap**2 + trend_gap**2) / bandwidth**2
+    if not np.isfinite(log_weights).all():
+        return np.full(pool.size, 1.0 / pool.size)
+    weights = np.exp(log_weights - log_weights.max())
+    return weights / weights.sum()
+
+
+def _filled(series: Series, keep: int) -> np.ndarray:
+    """The last ``keep`` readings from the first observed one, gaps carried forward."""
+    values = series.clean()[-keep:]
+    observed = np.isfinite(values)
+    first = int(np.argmax(observed))
+    index = np.maximum.accumulate(np.where(observed, np.arange(values.size), first))
+    return values[index][first:]
+
+
+def _smooth(values: np.ndarray, alpha: float) -> np.ndarray:
+    """Exponential smoothing ``L_t = alpha y_t + (1 - alpha) L_{t-1}``, started at the first reading.
+
+    >>> _smooth(np.array([0.0, 10.0, 10.0]), 0.5).tolist()
+    [0.0, 5.0, 7.5]
+    """
+    if alpha >= 1.0:
+        return values
+    smoothed, _ = lfilter([alpha], [1.0, alpha - 1.0], values, zi=[(1.0 - alpha) * values[0]])
+    return np.asarray(smoothed)
+
+
+def _same_phase(length: int, last_start: int, step_seconds: int, phase_seconds: int, days: int) -> np.ndarray:
+    """Start indices at the time of day of ``length`` on each of the previous ``days`` days.
+
+    >>> _same_phase(length=3 * 24, last_start=70, step_seconds=3600, phase_seconds=3600, days=7).tolist()
+    [47, 48, 49, 23, 24, 25, 0, 1]
+    """
+    day = DAY_SECONDS // step_seconds
+    width = phase_seconds // step_seconds
+    if day < 2:
+        return np.empty(0, dtype=int)
+    found = [
+        np.arange(max(0, length - d * day - width), min(last_start, length - d * day + width + 1))
+        for d in range(1, days + 1)
+    ]
+    return np.concatenate(found) if found else np.empty(0, dtype=int)
+
+
+def _allot(weights: np.ndarray, n: int) -> np.ndarray:
+    """Integer sample counts proportional to ``weights`` that add up to ``n`` (largest remainders).
+
+    >>> _allot(np.array([0.5, 0.3, 0.2]), 10).tolist(), _allot(np.array([0.34, 0.33, 0.33]), 2).tolist()
+    ([5, 3, 2], [1, 1, 0])
+    """
+    raw = weights * n
+    counts = np.floor(raw).astype(int)
+    for k in np.argsort(-(raw - counts), kind="stable")[: n - counts.sum()]:
+        counts[k] += 1
+    return counts

@@ -1,0 +1,111 @@
+"""Analog: settings chosen on the series' own past, time-of-day analogs, a cache that never reads ahead."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from foresight.forecasting._metrics import crps
+from foresight.forecasting._series import Series
+from foresight.forecasting.analog import Analog
+
+START = pd.Timestamp("2026-01-05", tz="UTC")
+
+
+def _series(values: np.ndarray, step: int = 60, item_id: str = "s") -> Series:
+    return Series(np.asarray(values, dtype=float), START, step, item_id=item_id)
+
+
+def _setting_weight(model: Analog, alpha: float) -> float:
+    weights = model.last_weights[0]
+    return float(sum(w for (a, _), w in zip(model.settings, weights, strict=True) if a == alpha))
+
+
+def test_noise_around_a_level_is_smoothed_and_a_random_walk_is_not() -> None:
+    rng = np.random.default_rng(1)
+    noisy = _series(100 + rng.normal(0, 10, 3 * 1440))
+    walk = _series(1000 + np.cumsum(rng.normal(0, 10, 3 * 1440)))  # same id: the cache must notice
+    model = Analog()
+    model.sample([noisy], 30, 50)
+    assert _setting_weight(model, 0.2) > 0.5 > _setting_weight(model, 1.0)  # smoothing wins on noise
+    model.sample([walk], 30, 50)
+    assert _setting_weight(model, 1.0) > 3 * _setting_weight(model, 0.2)  # the last reading, on a walk
+
+
+def test_beats_persistence_of_the_last_reading_on_a_noisy_level() -> None:
+    rng = np.random.default_rng(2)
+    values = 100 + rng.normal(0, 10, 3 * 1440 + 30)
+    history, future = _series(values[:-30]), values[-30:]
+    paths = Analog().sample([history], 30, 200)
+    persistence = np.full((1, 1, 30), values[-31])
+    assert crps(paths, future[None, :]) < 0.8 * crps(persistence, future[None, :])
+
+
+def test_a_daily_ramp_is_forecast_before_it_happens() -> None:
+    minutes = np.arange(8 * 1440)
+    daily = np.where((minutes % 1440) >= 8 * 60, 200.0, 50.0)  # a step up at 08:00 every day
+    noise = np.random.default_rng(3).normal(0, 2, minutes.size)
+    origin = 7 * 1440 + 7 * 60 + 50  # 07:50 on day 8
+    paths = Analog().sample([_series((daily + noise)[:origin])], 30, 200)
+    median = np.median(paths[0], axis=0)
+    assert median[:5].max() < 100  # still the night level before 08:00
+    peaks = paths[0, :, 15:].max(axis=1)  # the lead window: 08:05-08:20
+    assert np.quantile(peaks, 0.9) > 150  # the analogs of previous mornings carry the ramp
+
+
+def test_no_time_of_day_analogs_without_a_day_of_history() -> None:
+    values = np.linspace(10, 20, 300)
+    model = Analog()
+    paths = model.sample([_series(values)], 30, 100)
+    assert np.isfinite(paths).all() and paths.shape == (1, 100, 30)
+
+
+def test_same_seed_same_paths() -> None:
+    values = 100 + np.random.default_rng(4).normal(0, 5, 2000)
+    a = Analog().sample([_series(values)], 10, 50, seed=7)
+    b = Analog().sample([_series(values)], 10, 50, seed=7)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_the_cache_never_serves_weights_scored_on_a_later_history() -> None:
+    rng = np.random.default_rng(5)
+    values = np.concatenate([100 + rng.normal(0, 10, 2000), 1000 + np.cumsum(rng.normal(0, 10, 2000))])
+    late, early = _series(values), _series(values[:2000])
+    model = Analog()
+    model.sample([late], 30, 50)
+    model.sample([early], 30, 50)
+    fresh = Analog()
+    fresh.sample([early], 30, 50)
+    np.testing.assert_allclose(model.last_weights[0], fresh.last_weights[0])
+
+
+def test_cached_weights_last_one_horizon_then_are_rescored() -> None:
+    values = 100 + np.random.default_rng(6).normal(0, 10, 3000)
+    model = Analog()
+    calls: list[int] = []
+    score = model._weights
+
+    def counting(*args: object, **kwargs: object) -> np.ndarray:
+        calls.append(1)
+        return score(*args, **kwargs)  # type: ignore[arg-type]
+
+    model._weights = counting  # type: ignore[method-assign]
+    for end in (2000, 2001, 2029, 2030):
+        model.sample([_series(values[:end])], 30, 20)
+    assert len(calls) == 2  # scored at 2000, reused until one horizon later, rescored at 2030
+    model.sample([dataclasses.replace(_series(values[:2031]), item_id="")], 30, 20)
+    assert len(calls) == 3  # a series without an id is never cached
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 10, 40])
+def test_short_histories_give_finite_paths(length: int) -> None:
+    paths = Analog().sample([_series(np.arange(1.0, length + 1))], 30, 20)
+    assert np.isfinite(paths).all()
+
+
+def test_config_round_trip() -> None:
+    model = Analog(similarity=0.0, settings=[[1.0, 0.0], [0.3, 0.5]])
+    assert Analog(**model.config()).config() == model.config()
