@@ -11,9 +11,20 @@ Models: ``deepar`` (shipped, pretrained global model), ``seasonal-naive``, ``hol
 ``fft`` (Crane-style), and ``auto`` (per-series choice by recent out-of-sample CRPS).
 """
 
-from foresight.forecasting._protocol import BaseForecaster, Forecaster, quantiles
+from foresight.forecasting._protocol import BaseForecaster, Forecaster, NonFiniteForecastError, quantiles
 from foresight.forecasting._registry import get, names, register
 from foresight.forecasting._series import Series
 from foresight.forecasting.artifacts import load, save
 
-__all__ = ["BaseForecaster", "Forecaster", "Series", "get", "load", "names", "quantiles", "register", "save"]
+__all__ = [
+    "BaseForecaster",
+    "Forecaster",
+    "NonFiniteForecastError",
+    "Series",
+    "get",
+    "load",
+    "names",
+    "quantiles",
+    "register",
+    "save",
+]

@@ -18,10 +18,14 @@ import numpy as np
 
 from foresight.forecasting._series import Series
 
-__all__ = ["BaseForecaster", "Forecaster", "quantiles", "short_history_paths"]
+__all__ = ["BaseForecaster", "Forecaster", "NonFiniteForecastError", "quantiles", "short_history_paths"]
 
 # Below this many observed readings a model has nothing to fit; see short_history_paths().
 MIN_OBSERVED = 3
+
+
+class NonFiniteForecastError(RuntimeError):
+    """A model produced NaN or Inf paths for a history that has readings (a bug, never an answer)."""
 
 
 @runtime_checkable
@@ -56,9 +60,35 @@ class BaseForecaster:
     ) -> np.ndarray:
         """Sample paths ``[len(series), n_samples, horizon_steps]`` continuing each history.
 
-        Histories with no observed reading give ``NaN`` paths; histories with fewer than
-        ``min_observed`` readings give :func:`short_history_paths`. Non-negative series are
-        clipped at zero. The same ``seed`` and inputs always give the same paths.
+        The same ``seed`` and inputs always give the same paths. Every model answers bad input
+        the same way (``tests/unit/forecasting/test_bad_input.py`` checks each rule per model):
+
+        * **No observed reading** (empty, all gaps, all Inf, or only negative readings in a
+          non-negative series): all-``NaN`` paths, the one documented "no forecast", which
+          the planners treat as such. Never zeros, which would read as "no load".
+        * **One or two readings** (fewer than ``min_observed``): :func:`short_history_paths`,
+          persistence with a spread that grows with time. Three readings go to the model.
+        * **Gaps inside the history**: linear interpolation between the neighbouring readings
+          (see :mod:`foresight.forecasting._series`).
+        * **Gaps at the end** (no reading up to the decision time): the last reading is carried
+          forward, and the forecast still starts one step after ``series.end``.
+        * **A constant series**: forecasts that constant (the statistical models with no
+          spread, up to rounding: they have no error to bootstrap).
+        * **Negative readings**: in a non-negative series (the default) they are glitches and
+          become gaps, and every path is clipped at zero; a signed series
+          (``nonnegative=False``) keeps them and may be forecast below zero.
+        * **A spike** (say 1000x the median): kept, never clipped, because a burst is what the
+          planner exists for. In the middle of a history it may widen the spread (through the
+          residuals) but does not move the median forecast; as the last reading it is the
+          level that persistence-like models continue.
+        * **A history longer than a model's context** (60 days at one minute): only the
+          recent part a model needs is read (DeepAR: its context and a week of seasonal
+          inputs; Holt-Winters: ``max_fit_steps``; FFT: ``max_cycles``), so cost stays bounded.
+        * **Invalid arguments** (``horizon_steps`` or ``n_samples`` below one): ``ValueError``.
+
+        Anything else is a bug in a model: a path that is not finite for a series with readings
+        raises :class:`NonFiniteForecastError` instead of reaching the planner (the operator's
+        batcher then uses its fallback model).
         """
         if horizon_steps < 1 or n_samples < 1:
             raise ValueError("horizon_steps and n_samples must be >= 1")
@@ -72,6 +102,14 @@ class BaseForecaster:
         full = np.flatnonzero(counts >= self.min_observed)
         if full.size:
             out[full] = self._sample_batch([batch[k] for k in full], horizon_steps, n_samples, seed)
+        broken = [
+            batch[k].item_id or f"#{k}" for k in np.flatnonzero(counts > 0) if not np.isfinite(out[k]).all()
+        ]
+        if broken:
+            raise NonFiniteForecastError(
+                f"{self.name or type(self).__name__} returned non-finite paths for {len(broken)} series "
+                f"with readings: {', '.join(broken[:5])}"
+            )
         for i, s in enumerate(batch):
             if s.nonnegative:
                 np.maximum(out[i], 0.0, out=out[i])

@@ -15,6 +15,11 @@ the same, with two documented deviations so it can be scored like every other mo
 Sample paths add bootstrapped out-of-sample errors: the estimate of the last cycle made
 from the cycles before it (as Crane's ``bestEstimator`` scores estimators) against what
 happened, falling back to in-sample residuals when fewer than three cycles exist.
+
+A one-off spike is left out of the spectral estimate (see :func:`despike`) but kept in the
+residuals: one huge reading spreads over every frequency, and after the filter it rang
+through the whole forecast cycle (a 1000x spike took the median forecast of a steady series
+to zero). A burst that recurs at the same time every cycle is periodic and is kept.
 """
 
 from __future__ import annotations
@@ -27,9 +32,12 @@ from foresight.forecasting import _residuals
 from foresight.forecasting._protocol import BaseForecaster
 from foresight.forecasting._series import Series, interpolate_gaps
 
-__all__ = ["FFT", "periodic_estimate"]
+__all__ = ["FFT", "despike", "periodic_estimate"]
 
 HOUR_SECONDS = 3_600
+# A reading further than this many times the window's mean magnitude from its neighbours and
+# from the same slot in the other cycles is a one-off spike (see despike()).
+SPIKE_FACTOR = 10.0
 
 
 class FFT(BaseForecaster):
@@ -93,10 +101,9 @@ class FFT(BaseForecaster):
                 continue
             cycles = min(len(filled) // m, self.max_cycles)
             signal = filled[-cycles * m :]
-            estimate = periodic_estimate(signal, s.step_seconds, m, **self._filter_args(signal))
+            estimate = self._estimate(signal, s.step_seconds, m)
             if cycles >= 3:
-                previous = signal[:-m]
-                backtest = periodic_estimate(previous, s.step_seconds, m, **self._filter_args(previous))
+                backtest = self._estimate(signal[:-m], s.step_seconds, m)
                 residuals = signal[-m:] - backtest
             else:
                 residuals = signal - np.tile(estimate, cycles)
@@ -104,13 +111,49 @@ class FFT(BaseForecaster):
             out[i] = point + _residuals.bootstrap(residuals, (n_samples, horizon_steps), rng)
         return out
 
-    def _filter_args(self, signal: np.ndarray) -> dict[str, Any]:
-        return {
-            "max_items": self.max_spectrum_items,
-            "min_items": self.min_spectrum_items,
-            "high_frequency_hz": self.high_frequency_hz,
-            "low_amplitude": self.low_amplitude_fraction * float(np.mean(np.abs(signal))),
-        }
+    def _estimate(self, signal: np.ndarray, step_seconds: int, cycle_steps: int) -> np.ndarray:
+        signal = despike(signal, cycle_steps)
+        return periodic_estimate(
+            signal,
+            step_seconds,
+            cycle_steps,
+            max_items=self.max_spectrum_items,
+            min_items=self.min_spectrum_items,
+            high_frequency_hz=self.high_frequency_hz,
+            low_amplitude=self.low_amplitude_fraction * float(np.mean(np.abs(signal))),
+        )
+
+
+def despike(signal: np.ndarray, cycle_steps: int) -> np.ndarray:
+    """``signal`` (whole cycles) with one-off spikes replaced by the median of their neighbours.
+
+    A reading is a one-off spike when it lies more than ``SPIKE_FACTOR`` times the mean
+    magnitude of ``signal`` away from both the median of its two neighbours on each side and
+    the median of the same slot in the other cycles; a burst that recurs every cycle is kept.
+
+    >>> flat = np.full(12, 5.0)
+    >>> once = flat.copy(); once[5] = 5000.0
+    >>> despike(once, 4).tolist() == flat.tolist()
+    True
+    >>> every_cycle = flat.copy(); every_cycle[[1, 5, 9]] = 5000.0
+    >>> despike(every_cycle, 4).tolist() == every_cycle.tolist()
+    True
+    """
+    n = signal.shape[0]
+    cycles = n // cycle_steps
+    if cycles < 2 or n < 5:
+        return signal
+    threshold = SPIKE_FACTOR * float(np.mean(np.abs(signal)))
+    padded = np.pad(signal, 2, mode="edge")
+    local = np.median(np.stack([padded[:n], padded[1 : n + 1], padded[3 : n + 3], padded[4:]]), axis=0)
+    grid = signal.reshape(cycles, cycle_steps)
+    same_slot = np.concatenate([np.median(np.delete(grid, c, axis=0), axis=0) for c in range(cycles)])
+    spike = (np.abs(signal - local) > threshold) & (np.abs(signal - same_slot) > threshold)
+    if not spike.any():
+        return signal
+    out = signal.copy()
+    out[spike] = local[spike]
+    return out
 
 
 def periodic_estimate(

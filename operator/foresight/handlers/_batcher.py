@@ -3,6 +3,12 @@
 Each scaler's reconcile awaits ``sample()``; requests that arrive within a short window and share a
 model, horizon and sample count are stacked into one ``Forecaster.sample`` call run off the event
 loop. 1,000 scalers therefore cost about one batch, not 1,000 calls.
+
+What comes back is checked before any waiter sees it: paths of the wrong shape, or paths that are
+not finite for a history with readings, count as a failure of that model, and the batch is
+forecast again by the fallback model. A history with no reading at all gets all-``NaN`` paths,
+the forecasting protocol's one documented "no forecast". If the fallback fails too, every waiter
+gets its exception; none is left waiting.
 """
 
 from __future__ import annotations
@@ -99,7 +105,8 @@ class ForecastBatcher:
                     "forecaster failed, using the fallback",
                     model=name,
                     fallback=self._fallback,
-                    error=str(exc),
+                    series=len(pending.series),
+                    error=f"{type(exc).__name__}: {exc}",
                 )
                 fallback = await asyncio.to_thread(self.model, self._fallback)
                 paths, _ = await asyncio.to_thread(
@@ -127,7 +134,27 @@ class ForecastBatcher:
                 series, horizon_steps=horizon_steps, n_samples=n_samples, seed=self._seed
             )
             choice = getattr(forecaster, "last_choice", None)
+        _check_paths(name, paths, series, horizon_steps, n_samples)
         used = (
             list(choice) if isinstance(choice, list) and len(choice) == len(series) else [name] * len(series)
         )
         return paths, used
+
+
+def _check_paths(
+    name: str, paths: Any, series: list[forecasting.Series], horizon_steps: int, n_samples: int
+) -> None:
+    """Raise ``ValueError`` unless ``paths`` is ``[len(series), n_samples, horizon_steps]`` and finite
+    for every history with readings (NaN paths would reach the planner as if they were a forecast)."""
+    expected = (len(series), n_samples, horizon_steps)
+    shape = getattr(paths, "shape", None)
+    if shape != expected:
+        raise ValueError(f"{name} returned paths of shape {shape}, expected {expected}")
+    broken = [
+        s.item_id or f"#{k}"
+        for k, s in enumerate(series)
+        if s.observed_count > 0 and not np.isfinite(paths[k]).all()
+    ]
+    if broken:
+        listed = ", ".join(broken[:5])
+        raise ValueError(f"{name} returned non-finite paths for {len(broken)} series with readings: {listed}")
