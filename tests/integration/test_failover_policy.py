@@ -426,3 +426,11 @@ def test_failure_history_survives_a_restart(
         assert flapped_p is not None and steady_p is not None
         assert flapped_p > steady_p, "the recurrence hazard was lost with the process"
         assert history(flapped) == up, "the new process rewrote or repeated the recorded failure"
+
+
+def test_no_forecaster_fell_back_in_this_module(operator: OperatorProcess) -> None:
+    """Runs last: every forecast of the tests above came from the model asked for, none from the fallback."""
+    log = operator.log_path.read_text()
+    assert "starting operator" in log  # the log is the operator's own
+    fallbacks = [line for line in log.splitlines() if "forecaster failed" in line]
+    assert not fallbacks, fallbacks[:3]

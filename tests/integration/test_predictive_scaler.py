@@ -508,3 +508,11 @@ def test_switch_to_dry_run_clears_the_applied_floor_from_status(
     assert "appliedMinReplicas" not in status, status
     assert status["desiredReplicas"] > 2
     assert _hpa(api, demo_namespace, app).spec.min_replicas == 2
+
+
+def test_no_forecaster_fell_back_in_this_module(operator: OperatorProcess) -> None:
+    """Runs last: every forecast of the tests above came from the model asked for, none from the fallback."""
+    log = operator.log_path.read_text()
+    assert "starting operator" in log  # the log is the operator's own
+    fallbacks = [line for line in log.splitlines() if "forecaster failed" in line]
+    assert not fallbacks, fallbacks[:3]
