@@ -44,6 +44,8 @@ def configure(fmt: str = "auto", level: str = "info") -> None:
     # The Kubernetes client logs every request body at DEBUG, credentials included.
     logging.getLogger("kubernetes").setLevel(max(logging.INFO, root.level))
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # httpx logs every request at INFO, with its URL: the PromQL of every tick is not news.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def get(name: str) -> structlog.stdlib.BoundLogger:

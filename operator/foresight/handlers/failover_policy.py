@@ -39,7 +39,10 @@ from foresight.planning import failover as fo
 
 PLURAL = failover_policy.PLURAL
 RECENT_ACTIONS = 20
-SIGNAL_MODEL = "auto"
+# Node signals fail by drift (a leak, a filling disk), often on a node minutes old: Holt-Winters'
+# damped trend extrapolates a drift from a few readings, where the load models (tuned for request
+# rates that return to a daily level) forecast a return to the recent level.
+SIGNAL_MODEL = "holt-winters"
 SIGNAL_HORIZON_STEPS = 30
 # Set with the NoSchedule taint, removed with it: when this node was escalated (paces cooldownSeconds).
 ESCALATED_ANNOTATION = "foresight.dev/escalated-at"
