@@ -86,7 +86,10 @@ def _policy(name: str, pool: str, **actions: Any) -> dict[str, Any]:
     }
 
 
-def _deployment(api: client.ApiClient, namespace: str, pool: str, replicas: int) -> None:
+def _deployment(
+    api: client.ApiClient, namespace: str, pool: str, replicas: int, spread: str = "ScheduleAnyway"
+) -> None:
+    """``spread="DoNotSchedule"`` pins an even spread; the default lets evicted pods go anywhere."""
     labels = {"app": "svc"}
     client.AppsV1Api(api).create_namespaced_deployment(
         namespace,
@@ -103,7 +106,7 @@ def _deployment(api: client.ApiClient, namespace: str, pool: str, replicas: int)
                             {
                                 "maxSkew": 1,
                                 "topologyKey": "kubernetes.io/hostname",
-                                "whenUnsatisfiable": "ScheduleAnyway",
+                                "whenUnsatisfiable": spread,
                                 "labelSelector": {"matchLabels": labels},
                             }
                         ],
@@ -217,9 +220,12 @@ def test_pdb_blocks_eviction_and_max_nodes_at_once_holds(
     pool: tuple[str, list[str]],
 ) -> None:
     pool_label, names = pool
-    _deployment(api, namespace, pool_label, replicas=3)
+    # One pod per node, always: a node that happened to get none would be drained at once and free its
+    # maxNodesAtOnce slot (it counts nodes with pods left), and the second node would rightly follow.
+    _deployment(api, namespace, pool_label, replicas=3, spread="DoNotSchedule")
     _pdb(api, namespace, min_available=3)  # no disruption allowed
     wait_for(lambda: len(_running(api, namespace)) == 3, 120, what="3 Running pods")
+    assert all(len(_pods_on(api, namespace, n)) == 1 for n in names)
     name = f"p-{uuid.uuid4().hex[:5]}"
     with SignalDriver(devcluster, name, names) as driver:
         for node in names[:2]:

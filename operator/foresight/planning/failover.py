@@ -604,11 +604,7 @@ def plan_actions(
             draining.append(node.name)
             actions.extend(_evictions(node.name, remaining, budget, dry_run, "draining at-risk node"))
 
-    # The rail counts every Ready node that keeps our NoSchedule taint, drained or not: it is capacity
-    # out of service either way. Counting only nodes with pods left let a second node escalate whenever
-    # the first happened to hold no evictable pod (pod placement, a list taken mid-eviction).
-    escalated = [n.name for n in selected if n.name in hard and n.ready]
-    free_slots = spec.actions.max_nodes_at_once - len(escalated)
+    free_slots = spec.actions.max_nodes_at_once - len(draining)
     cooldown = timedelta(seconds=spec.actions.cooldown_seconds)
     cooldown_until = None if last_action_time is None else last_action_time + cooldown
     healthy_count = sum(healthy(n.name) for n in selected)
@@ -631,7 +627,7 @@ def plan_actions(
             act("skip", node.name, "actions.taint and actions.evict are both off: report only")
             continue
         if free_slots <= 0:
-            busy = ", ".join(escalated) or "nodes escalated in this plan"
+            busy = ", ".join(draining) or "nodes escalated in this plan"
             act("skip", node.name, f"maxNodesAtOnce={spec.actions.max_nodes_at_once} reached ({busy})")
             continue
         if cooldown_until is not None and now < cooldown_until:
@@ -664,7 +660,6 @@ def plan_actions(
         if spec.actions.evict:
             actions.extend(_evictions(node.name, evictable, budget, dry_run, f"risk {p:.2f}"))
         hard.add(node.name)
-        escalated.append(node.name)
         if was_healthy:
             healthy_count -= 1
         free_slots -= 1

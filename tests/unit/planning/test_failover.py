@@ -239,23 +239,6 @@ def test_never_more_than_max_nodes_at_once(
     assert all("maxNodesAtOnce" in a.reason for a in held)
 
 
-@pytest.mark.parametrize("ready", [True, False])
-def test_a_drained_node_still_holds_its_slot_until_it_fails(ready: bool) -> None:
-    """The rail counts Ready nodes under our NoSchedule taint, whether or not pods are left on them."""
-    condition = READY if ready else fo.NodeCondition("Ready", "False")
-    drained = node("d", taints=tainted("NoSchedule"), conditions=(condition,))  # no pod left on it
-    nodes = [node("a"), node("b"), drained]
-    pods = [pod("w-a", "a"), pod("w-b", "b")]
-    s = spec(actions={"maxNodesAtOnce": 1, "cooldownSeconds": 0, "minHealthyNodes": 0})
-    actions = fo.plan_actions(s, [risk("a", 0.9), risk("b", 0.1), risk("d", 0.9)], nodes, pods, [], None, NOW)
-    escalated = [a.node for a in actions if a.kind == "taint" and a.effect == "NoSchedule"]
-    if ready:
-        assert escalated == []
-        assert any(a.kind == "skip" and "maxNodesAtOnce=1 reached (d)" in a.reason for a in actions)
-    else:
-        assert escalated == ["a"]  # the escalated node failed: its slot is free again
-
-
 @pytest.mark.parametrize(
     ("last_action_ago", "cooldown", "escalated"),
     [
