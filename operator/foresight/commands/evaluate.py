@@ -3,6 +3,22 @@
 Scores every model on the test split (last 20 % by time) with the same origins and the same
 number of sample paths, prints a table, and optionally writes JSON, a fan chart, and a
 batched-inference benchmark (``--profile``).
+
+Two references are always in view: ``naive`` (persistence with the history's own multi-step
+changes) is scored even when ``--models`` leaves it out, and every model reports
+``crps_vs_naive`` (its CRPS over naive's on the same origins: below 1 beats persistence).
+``theta`` (statsmodels' Theta method) is an outside library's automatic model.
+
+The planner sizes for the peak of its lead window, so that is scored too (``peak`` per model):
+the maximum over ``[origin + startup, origin + startup + window]`` (``--startup``, default 3m,
+the planner's default start-up time; ``--window``, default 10m: a few control intervals, the
+time a floor set now has to hold while scale-down stabilization keeps it up; ``--window 1m``
+scores exactly the planner's one-interval window). Reported: normalised pinball loss and
+coverage of the predicted p90 and p99 peaks. The horizon is extended to reach the window's end.
+
+The JSON's ``protocol`` says which kind of score this is. ``test-split``: origins lie in the
+last 20 % of each series; a trained model (deepar) may have seen these series in training,
+so its scores are optimistic for workloads it has never seen.
 """
 
 from __future__ import annotations
@@ -26,7 +42,14 @@ from foresight.forecasting import backtest, datasets
 
 __all__ = ["evaluate", "parse_duration", "profile_inference"]
 
-DEFAULT_MODELS = "deepar,auto,seasonal-naive,holt-winters,fft"
+DEFAULT_MODELS = "deepar,auto,seasonal-naive,holt-winters,fft,theta,naive"
+# The reference every model's CRPS is divided by; always scored.
+REFERENCE_MODEL = "naive"
+PROTOCOL = "test-split"
+PROTOCOL_NOTE = (
+    "origins in the last 20 % of each series by time; trained models (deepar) may have seen these "
+    "series in training unless evaluated with leave-one-trace-out"
+)
 
 
 def parse_duration(text: str) -> float:
@@ -50,8 +73,18 @@ def evaluate(
     ] = None,
     all_columns: Annotated[bool, typer.Option(help="Evaluate every numeric column as a series.")] = False,
     max_series: Annotated[int, typer.Option(help="With --all-columns: at most this many (0 = all).")] = 0,
-    horizon: Annotated[str, typer.Option(help="Forecast horizon, e.g. 30m, 1h.")] = "30m",
-    models: Annotated[str, typer.Option(help="Comma-separated registered forecasters.")] = DEFAULT_MODELS,
+    horizon: Annotated[
+        str, typer.Option(help="Forecast horizon, e.g. 30m, 1h (extended to reach the lead window's end).")
+    ] = "30m",
+    startup: Annotated[
+        str, typer.Option(help="Lead window start after the origin: pod start-up time (peak scores).")
+    ] = "3m",
+    window: Annotated[
+        str, typer.Option(help="Lead window length whose peak is scored (default 10m; 1m = the planner's).")
+    ] = "10m",
+    models: Annotated[
+        str, typer.Option(help="Comma-separated registered forecasters (naive is always added).")
+    ] = DEFAULT_MODELS,
     origins: Annotated[int, typer.Option(help="Rolling origins per series in the test split.")] = 100,
     samples: Annotated[int, typer.Option(help="Sample paths per forecast.")] = 100,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
@@ -61,7 +94,7 @@ def evaluate(
         bool, typer.Option(help="Benchmark 1,000 series x 100 samples x 30 steps with the first model.")
     ] = False,
 ) -> None:
-    """Backtest forecasters on a trace's test split: CRPS, wQL, MASE, coverage, Crane's error."""
+    """Backtest forecasters on a trace's test split: CRPS (and vs naive), wQL, coverage, lead-window peaks."""
     from foresight import forecasting
 
     console = Console()
@@ -76,31 +109,53 @@ def evaluate(
     series = datasets.read_trace(trace, time_column=time_column, columns=columns)
     step = series[0].step_seconds
     horizon_steps = max(1, math.ceil(parse_duration(horizon) / step))
+    startup_seconds, window_seconds = parse_duration(startup), parse_duration(window)
+    peak_steps = backtest.lead_window_steps(step, startup_seconds, window_seconds)
+    if horizon_steps <= peak_steps[1]:
+        console.print(
+            f"horizon {horizon} ends before the lead window ({startup} + {window}): "
+            f"extended to {peak_steps[1] + 1} steps"
+        )
+        horizon_steps = peak_steps[1] + 1
     bt = backtest.prepare(series, horizon_steps, max_origins=origins)
     if not bt.histories:
         raise typer.BadParameter("the test split is shorter than the horizon: nothing to evaluate")
     result: dict[str, Any] = {
+        "protocol": PROTOCOL,
+        "protocol_note": PROTOCOL_NOTE,
         "trace": str(trace),
         "step_seconds": step,
         "horizon_steps": horizon_steps,
         "origins": len(bt.histories),
+        "lead_window": {
+            "startup_seconds": startup_seconds,
+            "window_seconds": window_seconds,
+            "first_step": peak_steps[0],
+            "last_step": peak_steps[1],
+        },
         "models": {},
         "series": [s.item_id for s in series],
         "samples": samples,
         "seed": seed,
     }
     fan: dict[str, np.ndarray] = {}
-    for name in [m.strip() for m in models.split(",") if m.strip()]:
+    names = list(dict.fromkeys(m.strip() for m in models.split(",") if m.strip()))
+    if REFERENCE_MODEL not in names:
+        names.append(REFERENCE_MODEL)
+    for name in names:
         model = forecasting.get(name)
         started = time.perf_counter()
         paths = backtest.sample(model, bt.histories, horizon_steps, samples, seed)
-        scores = backtest.score(paths, bt)
+        scores = backtest.score(paths, bt, peak_steps)
         scores["seconds"] = round(time.perf_counter() - started, 2)
         if name == "auto":
             picks = getattr(model, "last_choice", [])
             scores["choices"] = {c: picks.count(c) for c in sorted(set(picks))}
         result["models"][name] = scores
         fan[name] = paths[_plot_row(bt)]
+    reference = result["models"][REFERENCE_MODEL]["crps"]
+    for scores in result["models"].values():
+        scores["crps_vs_naive"] = scores["crps"] / reference if reference > 0 else float("nan")
     _print_table(console, result)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -131,11 +186,12 @@ def _plot_row(bt: backtest.Backtest) -> int:
 def _print_table(console: Console, result: dict[str, Any]) -> None:
     table = Table(
         title=f"{result['trace']}  step {result['step_seconds']} s, horizon {result['horizon_steps']} steps, "
-        f"{result['origins']} origins (test split)"
+        f"{result['origins']} origins (protocol: {result['protocol']})"
     )
     for col in (
         "model",
         "CRPS",
+        "vs naive",
         "wQL 0.1",
         "wQL 0.5",
         "wQL 0.9",
@@ -152,6 +208,7 @@ def _print_table(console: Console, result: dict[str, Any]) -> None:
         table.add_row(
             name,
             f"[bold green]{crps}[/]" if v["crps"] == best else crps,
+            f"{v['crps_vs_naive']:.3f}",
             *(f"{v['wql'][q]:.4f}" for q in ("0.1", "0.5", "0.9")),
             f"{v['mase']:.3f}",
             f"{v['coverage_80']:.1%}",
@@ -160,6 +217,23 @@ def _print_table(console: Console, result: dict[str, Any]) -> None:
             f"{v['seconds']:.1f}",
         )
     console.print(table)
+    lead = result["lead_window"]
+    startup_minutes, window_minutes = lead["startup_seconds"] / 60, lead["window_seconds"] / 60
+    peaks = Table(
+        title=f"Lead-window peak: {startup_minutes:g} min start-up + {window_minutes:g} min window "
+        f"(steps {lead['first_step'] + 1}-{lead['last_step'] + 1} after the origin); "
+        "coverage should be 90 % and 99 %"
+    )
+    for col in ("model", "peak wQL p90", "peak wQL p99", "peak cov p90", "peak cov p99"):
+        peaks.add_column(col, justify="left" if col == "model" else "right")
+    for name, v in result["models"].items():
+        p = v["peak"]
+        peaks.add_row(
+            name,
+            *(f"{p['wql'][q]:.4f}" for q in ("0.9", "0.99")),
+            *(f"{p['coverage'][q]:.1%}" for q in ("0.9", "0.99")),
+        )
+    console.print(peaks)
 
 
 def _fan_chart(

@@ -15,6 +15,11 @@ over every scored point, so traces of different units compare:
   under-forecasts ``-ln(1 - (a - p)/a) / ln(1.25)``, so a 10 % shortfall costs 0.47 and a
   50 % one 3.1. Points with ``a < 1e-3`` are skipped (Crane falls back to MAE there) and the
   shortfall is capped at 99.9 % so a zero forecast gives a large finite cost.
+
+The planner sizes for the *peak* of its lead window, not for any one step, so that decision
+variable is scored too: :func:`window_peaks` takes each path's maximum (and the actual one)
+over the window's steps, and :func:`quantile_loss` / :func:`quantile_coverage` score a
+predicted quantile of those peaks against the actual peak (one value per origin).
 """
 
 from __future__ import annotations
@@ -23,7 +28,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["coverage", "crps", "crps_points", "mase", "naive_scale", "under_forecast_error", "wql"]
+__all__ = [
+    "coverage",
+    "crps",
+    "crps_points",
+    "mase",
+    "naive_scale",
+    "quantile_coverage",
+    "quantile_loss",
+    "under_forecast_error",
+    "window_peaks",
+    "wql",
+]
 
 
 def crps_points(paths: np.ndarray, actual: np.ndarray) -> np.ndarray:
@@ -121,3 +137,57 @@ def under_forecast_error(paths: np.ndarray, actual: np.ndarray) -> float:
     shortfall = np.clip((a - p) / a, 0.0, 0.999)
     cost = np.where(p < a, -np.log1p(-shortfall) / np.log(1.25), (p - a) / a)
     return float(cost.mean())
+
+
+def window_peaks(
+    paths: np.ndarray, actual: np.ndarray, first: int, last: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-path maxima ``[batch, n_samples]`` and actual maxima ``[batch]`` over steps ``first..last``.
+
+    Steps are columns of the horizon, both ends included. The actual peak is the highest
+    *observed* reading in the window (``NaN`` when none was observed); a path with a ``NaN``
+    (no forecast) has a ``NaN`` peak.
+
+    >>> paths = np.array([[[1.0, 5.0, 2.0], [3.0, 1.0, 4.0]]])
+    >>> peaks, actual = window_peaks(paths, np.array([[9.0, np.nan, 2.0]]), 1, 2)
+    >>> peaks.tolist(), actual.tolist()
+    ([[5.0, 4.0]], [2.0])
+    """
+    if not 0 <= first <= last < np.shape(actual)[1]:
+        raise ValueError(f"window steps {first}..{last} outside a horizon of {np.shape(actual)[1]}")
+    window = np.asarray(actual, dtype=float)[:, first : last + 1]
+    observed = np.isfinite(window)
+    actual_peaks = np.where(observed, window, -np.inf).max(axis=1)
+    actual_peaks[~observed.any(axis=1)] = np.nan
+    return np.asarray(paths, dtype=float)[:, :, first : last + 1].max(axis=2), actual_peaks
+
+
+def quantile_loss(samples: np.ndarray, actual: np.ndarray, level: float) -> float:
+    """Pinball loss of the ``level`` quantile of ``samples [batch, n]`` against ``actual [batch]``.
+
+    Normalised like :func:`wql`: ``2 * sum(pinball) / sum(|actual|)``, so 0.1 reads as an
+    error of 10 % of the mean actual (at ``level = 0.5`` it is the relative absolute error).
+
+    >>> samples = np.arange(101.0)[None, :].repeat(2, axis=0)     # quantile 0.9 is 90
+    >>> round(quantile_loss(samples, np.array([100.0, 80.0]), 0.9), 4)   # 0.9*10 + 0.1*10
+    0.1111
+    """
+    q = np.quantile(np.asarray(samples, dtype=float), level, axis=1)
+    a = np.asarray(actual, dtype=float)
+    ok = np.isfinite(a) & np.isfinite(q)
+    diff = a[ok] - q[ok]
+    pinball = np.maximum(level * diff, (level - 1) * diff)
+    return float(2.0 * pinball.sum() / max(np.abs(a[ok]).sum(), 1e-12)) if ok.any() else float("nan")
+
+
+def quantile_coverage(samples: np.ndarray, actual: np.ndarray, level: float) -> float:
+    """Share of ``actual`` at or below the ``level`` quantile of ``samples`` (calibrated: ``level``).
+
+    >>> samples = np.arange(101.0)[None, :].repeat(4, axis=0)     # quantile 0.9 is 90
+    >>> quantile_coverage(samples, np.array([10.0, 90.0, 95.0, np.nan]), 0.9)
+    0.6666666666666666
+    """
+    q = np.quantile(np.asarray(samples, dtype=float), level, axis=1)
+    a = np.asarray(actual, dtype=float)
+    ok = np.isfinite(a) & np.isfinite(q)
+    return float((a[ok] <= q[ok]).mean()) if ok.any() else float("nan")

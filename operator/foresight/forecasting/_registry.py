@@ -52,8 +52,10 @@ def _ensure_builtins() -> None:
     # imported when a torch model is actually asked for.
     if _FACTORIES:
         return
-    from foresight.forecasting import auto, deepar, fft, holt_winters, seasonal_naive
+    from foresight.forecasting import auto, deepar, fft, holt_winters, naive, seasonal_naive, theta
 
+    register(naive.Naive.name, naive.Naive)
+    register(theta.Theta.name, theta.Theta)
     register(seasonal_naive.SeasonalNaive.name, seasonal_naive.SeasonalNaive)
     register(holt_winters.HoltWinters.name, holt_winters.HoltWinters)
     register(fft.FFT.name, fft.FFT)
