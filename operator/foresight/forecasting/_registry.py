@@ -1,31 +1,65 @@
-"""The one list of forecasters: names to factories.
+"""The one list of forecasters: names to classes, each module imported only when its model is asked for.
 
 Adding a model: write ``forecasting/<model>.py`` with a ``BaseForecaster`` subclass that sets
 ``name`` and implements ``_sample_batch`` (plus ``config``/``_save_files``/``from_artifact`` if
-it has state), register it below, and the contract test in
+it has state), add a line to ``_BUILTINS`` below, and the contract test in
 ``tests/unit/forecasting/test_contract.py`` covers it automatically.
+
+Nothing here imports a model module up front: asking for ``analog`` never imports torch (that is
+``deepar``'s), and no model module imports this one except to look up another model by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from dataclasses import dataclass
 from typing import Any
 
 from foresight.forecasting._protocol import BaseForecaster
 
-__all__ = ["get", "names", "register"]
-
-_FACTORIES: dict[str, Callable[..., BaseForecaster]] = {}
+__all__ = ["forecaster_class", "get", "names", "register"]
 
 
-def register(name: str, factory: Callable[..., BaseForecaster]) -> None:
-    _FACTORIES[name] = factory
+@dataclass(frozen=True)
+class _Entry:
+    """Where a model's class lives, and which constructor ``get`` calls (``None``: the class)."""
+
+    module: str
+    cls: str
+    constructor: str | None = None
+
+
+_BUILTINS: dict[str, _Entry] = {
+    "analog": _Entry("foresight.forecasting.analog", "Analog"),
+    "naive": _Entry("foresight.forecasting.naive", "Naive"),
+    "theta": _Entry("foresight.forecasting.theta", "Theta"),
+    "seasonal-naive": _Entry("foresight.forecasting.seasonal_naive", "SeasonalNaive"),
+    "holt-winters": _Entry("foresight.forecasting.holt_winters", "HoltWinters"),
+    "fft": _Entry("foresight.forecasting.fft", "FFT"),
+    # The shipped pretrained weights when they are there, else an untrained network.
+    "deepar": _Entry("foresight.forecasting.deepar", "DeepAR", "pretrained_or_new"),
+    "auto": _Entry("foresight.forecasting.auto", "Auto"),
+}
+_REGISTERED: dict[str, tuple[type[BaseForecaster], str | None]] = {}
+
+
+def register(name: str, cls: type[BaseForecaster], constructor: str | None = None) -> None:
+    """Add (or replace) a model under ``name``: ``get(name)`` calls ``cls`` or ``cls.<constructor>``."""
+    _REGISTERED[name] = (cls, constructor)
 
 
 def names() -> list[str]:
-    """Registered forecaster names, sorted."""
-    _ensure_builtins()
-    return sorted(_FACTORIES)
+    """Registered forecaster names, sorted (imports nothing).
+
+    >>> "analog" in names() and "deepar" in names()
+    True
+    """
+    return sorted(set(_BUILTINS) | set(_REGISTERED))
+
+
+def forecaster_class(name: str) -> type[BaseForecaster]:
+    """The class of model ``name``, importing its module now if need be."""
+    return _lookup(name)[0]
 
 
 def get(name: str, **kwargs: Any) -> BaseForecaster:
@@ -34,30 +68,19 @@ def get(name: str, **kwargs: Any) -> BaseForecaster:
     >>> get("seasonal-naive").name
     'seasonal-naive'
     """
-    _ensure_builtins()
-    try:
-        factory = _FACTORIES[name]
-    except KeyError:
-        raise KeyError(f"unknown forecaster {name!r}; known: {', '.join(sorted(_FACTORIES))}") from None
-    return factory(**kwargs)
+    cls, constructor = _lookup(name)
+    factory = getattr(cls, constructor) if constructor else cls
+    forecaster: BaseForecaster = factory(**kwargs)
+    return forecaster
 
 
-def factory_for(name: str) -> Callable[..., BaseForecaster]:
-    _ensure_builtins()
-    return _FACTORIES[name]
-
-
-def _ensure_builtins() -> None:
-    # Imported lazily so that `import foresight.forecasting` stays cheap and torch is only
-    # imported when a torch model is actually asked for.
-    if _FACTORIES:
-        return
-    from foresight.forecasting import auto, deepar, fft, holt_winters, naive, seasonal_naive, theta
-
-    register(naive.Naive.name, naive.Naive)
-    register(theta.Theta.name, theta.Theta)
-    register(seasonal_naive.SeasonalNaive.name, seasonal_naive.SeasonalNaive)
-    register(holt_winters.HoltWinters.name, holt_winters.HoltWinters)
-    register(fft.FFT.name, fft.FFT)
-    register(deepar.DeepAR.name, deepar.DeepAR.pretrained_or_new)
-    register(auto.Auto.name, auto.Auto)
+def _lookup(name: str) -> tuple[type[BaseForecaster], str | None]:
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    entry = _BUILTINS.get(name)
+    if entry is None:
+        raise KeyError(f"unknown forecaster {name!r}; known: {', '.join(names())}") from None
+    cls = getattr(importlib.import_module(entry.module), entry.cls)
+    if not (isinstance(cls, type) and issubclass(cls, BaseForecaster)):
+        raise TypeError(f"{entry.module}.{entry.cls} is not a forecaster class")
+    return cls, entry.constructor

@@ -29,14 +29,8 @@ def load(path: str | pathlib.Path) -> BaseForecaster:
     ...     load(d)
     HoltWinters(fit_cycles=2.0, max_fit_steps=6000)
     """
-    from foresight.forecasting._registry import _FACTORIES, _ensure_builtins
+    from foresight.forecasting._registry import forecaster_class
 
     directory = pathlib.Path(path)
     meta = json.loads((directory / "forecaster.json").read_text())
-    _ensure_builtins()
-    factory = _FACTORIES[meta["name"]]
-    # Registered factories may be plain classes or classmethod-based constructors.
-    cls = getattr(factory, "__self__", factory)
-    if not (isinstance(cls, type) and issubclass(cls, BaseForecaster)):
-        raise TypeError(f"cannot load {meta['name']!r}: its factory is not a forecaster class")
-    return cls.from_artifact(directory, meta["config"])
+    return forecaster_class(meta["name"]).from_artifact(directory, meta["config"])

@@ -36,7 +36,8 @@ from foresight.forecasting._series import Series, clean_values
 
 __all__ = ["Auto"]
 
-DEFAULT_CANDIDATES = ("deepar", "seasonal-naive", "holt-winters", "fft")
+# The first candidate also serves histories too short to score: analog needs no weights and no torch.
+DEFAULT_CANDIDATES = ("analog", "deepar", "seasonal-naive", "holt-winters", "fft")
 # Readings compared to recognise the history a cached choice was scored on.
 _FINGERPRINT = 8
 # Series whose tails are backtested together (bounds the memory of a cold start).

@@ -49,7 +49,7 @@ _DELETE = object()
 
 def test_scaler_defaults() -> None:
     spec = v1alpha1.PredictiveScalerSpec.model_validate(SCALER)
-    assert spec.forecast.model == "auto"
+    assert spec.forecast.model == "analog"
     assert spec.forecast.quantile == 0.9
     assert spec.scaling.startup_seconds == 180
     assert spec.scaling.mode == "active"

@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from foresight import forecasting
 from foresight.commands.evaluate import evaluate
 from foresight.forecasting import _metrics, _registry, backtest
 from foresight.forecasting.naive import Naive
@@ -72,8 +71,7 @@ class _TooLow(Naive):
 def test_the_reference_ratio_and_peak_coverage_can_fail(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    forecasting.names()  # built-ins first: a non-empty registry skips them
-    monkeypatch.setitem(_registry._FACTORIES, _TooLow.name, _TooLow)
+    monkeypatch.setitem(_registry._REGISTERED, _TooLow.name, (_TooLow, None))
     out = tmp_path / "scores.json"
     evaluate(trace=DATA / "azure_v2_cpu_usage_test_tail_300s.csv", models="too-low", origins=20, json_out=out)
     models = json.loads(out.read_text())["models"]

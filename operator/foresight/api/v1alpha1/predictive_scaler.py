@@ -27,7 +27,9 @@ KIND = "PredictiveScaler"
 PLURAL = "predictivescalers"
 SHORT_NAMES = ["ps", "pscaler"]
 
-ForecastModelName = Literal["auto", "deepar", "seasonal-naive", "holt-winters", "fft"]
+ForecastModelName = Literal[
+    "analog", "auto", "naive", "theta", "deepar", "seasonal-naive", "holt-winters", "fft"
+]
 
 
 class ScaleTargetRef(Model):
@@ -81,7 +83,13 @@ class MetricSpec(Model):
 class ForecastSpec(Model):
     """How far ahead, from how much history, and at which risk to forecast."""
 
-    model: ForecastModelName = "auto"
+    model: ForecastModelName = Field(
+        default="analog",
+        description=(
+            "Forecaster: analog (default; smoothed level plus the changes that followed similar moments), "
+            "auto (per-series blend), naive (persistence), theta, deepar, seasonal-naive, holt-winters, fft."
+        ),
+    )
     horizon: Duration = Field(default="30m", description="How far ahead to forecast.")
     history: Duration = Field(default="7d", description="How much history to query.")
     step: Duration = Field(default="1m", description="Resolution of the history and of the forecast.")
