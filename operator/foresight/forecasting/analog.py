@@ -108,11 +108,17 @@ class Analog(BaseForecaster):
             pools = {
                 a: self._pools(filled, levels[a], len(filled), s.step_seconds, horizon_steps) for a in levels
             }
+            # One draw per smoothing level: the settings that share it differ only in how many
+            # of their analogs come from the same time of day.
+            drawn, seasonal = dict.fromkeys(levels, 0), dict.fromkeys(levels, 0)
+            for (alpha, share), n in zip(self.settings, counts, strict=True):
+                drawn[alpha] += int(n)
+                seasonal[alpha] += round(share * n)
             out[i] = np.concatenate(
                 [
-                    _draw(filled, levels[alpha], pools[alpha], horizon_steps, int(n), share, rng)
-                    for (alpha, share), n in zip(self.settings, counts, strict=True)
-                    if n > 0
+                    _draw(filled, levels[a], pools[a], horizon_steps, drawn[a], seasonal[a], rng)
+                    for a in levels
+                    if drawn[a] > 0
                 ]
             )
         return out
@@ -175,10 +181,17 @@ class Analog(BaseForecaster):
         }
         scores = np.empty(n_settings)
         for c, (alpha, share) in enumerate(self.settings):
+            n_seasonal = round(share * self.eval_samples)
             paths = np.stack(
                 [
                     _draw(
-                        filled, levels[alpha], pools[alpha, t], horizon_steps, self.eval_samples, share, rng
+                        filled,
+                        levels[alpha],
+                        pools[alpha, t],
+                        horizon_steps,
+                        self.eval_samples,
+                        n_seasonal,
+                        rng,
                     )
                     for t in origins
                 ]
@@ -231,14 +244,15 @@ def _draw(
     pools: _Pools,
     horizon_steps: int,
     n: int,
-    share: float,
+    n_seasonal: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """``n`` paths from the origin: its smoothed level plus the changes that followed analogs."""
+    """``n`` paths from the origin: its smoothed level plus the changes that followed analogs,
+    ``n_seasonal`` of them at the same time of day (when the history holds an earlier day)."""
     level_now = smoothed[pools.origin - 1]
     if pools.recent.size == 0:
         return np.full((n, horizon_steps), level_now)
-    n_seasonal = round(share * n) if pools.seasonal.size else 0
+    n_seasonal = n_seasonal if pools.seasonal.size else 0
     starts = np.concatenate(
         [
             rng.choice(pools.seasonal, n_seasonal) if n_seasonal else np.empty(0, dtype=int),
