@@ -96,10 +96,20 @@ def dev_cluster(ctx: typer.Context) -> None:
 
 def _register_tools() -> None:
     """Commands implemented next to the code they drive (forecasting, simulation, failover)."""
-    from foresight.commands import bench, bench_operator, demo, evaluate, failover_eval, forecast, train
+    from foresight.commands import (
+        bench,
+        bench_operator,
+        demo,
+        evaluate,
+        failover_eval,
+        forecast,
+        train,
+        unseen,
+    )
 
     app.command()(train.train)
     app.command()(evaluate.evaluate)
+    app.command("evaluate-unseen")(unseen.evaluate_unseen)
     app.command()(bench.bench)
     app.command("bench-report")(bench.bench_report)
     app.command("evaluate-failover")(failover_eval.evaluate_failover)

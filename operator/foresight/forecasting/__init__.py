@@ -7,8 +7,10 @@
 >>> paths.shape, forecasting.quantiles(paths, [0.1, 0.5, 0.9]).shape
 ((1, 100, 30), (1, 3, 30))
 
-Models: ``deepar`` (shipped, pretrained global model), ``seasonal-naive``, ``holt-winters``,
-``fft`` (Crane-style), and ``auto`` (per-series choice by recent out-of-sample CRPS).
+Models: ``analog`` (the default: smoothed level plus the changes that followed similar moments),
+``naive`` (persistence, the reference), ``theta`` (statsmodels), ``deepar`` (shipped, pretrained
+global model), ``seasonal-naive``, ``holt-winters``, ``fft`` (Crane-style), and ``auto`` (per-series
+blend by recent out-of-sample CRPS).
 """
 
 from foresight.forecasting._protocol import BaseForecaster, Forecaster, NonFiniteForecastError, quantiles

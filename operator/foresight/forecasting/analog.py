@@ -30,6 +30,7 @@ smoothed value and analogs chosen by recency and time of day.
 
 from __future__ import annotations
 
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -153,7 +154,12 @@ class Analog(BaseForecaster):
                 return cached.weights
         weights = self._weights(filled, levels, s.step_seconds, horizon_steps, rng)
         if s.item_id:
-            expires = end + horizon_steps * s.step_seconds * 1_000_000_000
+            # The first expiry is spread over one horizon by a hash of the id, so that series scored
+            # together (a cold start) are rescored a few per tick rather than all on the same tick.
+            steps = (
+                horizon_steps if cached is not None else zlib.crc32(s.item_id.encode()) % horizon_steps + 1
+            )
+            expires = end + steps * s.step_seconds * 1_000_000_000
             self._cache[key] = _Scored(weights, end, expires, filled[-_FINGERPRINT:].copy())
             while len(self._cache) > MAX_CACHED:
                 self._cache.popitem(last=False)

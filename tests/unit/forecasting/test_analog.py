@@ -97,11 +97,13 @@ def test_cached_weights_last_one_horizon_then_are_rescored() -> None:
         return score(*args, **kwargs)  # type: ignore[arg-type]
 
     model._weights = counting  # type: ignore[method-assign]
-    for end in (2000, 2001, 2029, 2030):
+    for end in range(2000, 2091):  # 91 ticks of one new reading each
         model.sample([_series(values[:end])], 30, 20)
-    assert len(calls) == 2  # scored at 2000, reused until one horizon later, rescored at 2030
-    model.sample([dataclasses.replace(_series(values[:2031]), item_id="")], 30, 20)
-    assert len(calls) == 3  # a series without an id is never cached
+    # Scored at the first tick, once more within the first horizon (the spread first expiry),
+    # then once per horizon: 4 scorings in 91 ticks, not 91.
+    assert len(calls) == 4
+    model.sample([dataclasses.replace(_series(values[:2090]), item_id="")], 30, 20)
+    assert len(calls) == 5  # a series without an id is never cached
 
 
 @pytest.mark.parametrize("length", [1, 2, 3, 10, 40])
