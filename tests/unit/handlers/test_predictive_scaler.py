@@ -23,6 +23,8 @@ from foresight.kube import client as kube
 from foresight.kube import hpa as hpas
 from foresight.metrics import MetricSourceError, SampledSeries
 
+from ._merge import merge
+
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
@@ -295,19 +297,7 @@ async def test_calibration_scales_the_peak_only_when_asked(
 
 
 def _stored(status: Any, before: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What the API server keeps after merging the status patch into ``before`` (RFC 7386)."""
-
-    def merge(target: Any, patch: Any) -> Any:
-        if not isinstance(patch, dict):
-            return patch
-        out = dict(target) if isinstance(target, dict) else {}
-        for key, value in patch.items():
-            if value is None:
-                out.pop(key, None)
-            else:
-                out[key] = merge(out.get(key), value)
-        return out
-
+    """What the API server keeps after merging the status patch into ``before``."""
     return merge(before or {}, status_patch(status))  # type: ignore[no-any-return]
 
 

@@ -8,7 +8,6 @@ populated stored status, as the API server does, for every optional field of bot
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -24,19 +23,7 @@ from foresight.api.v1alpha1 import (
 )
 from foresight.handlers._status import MESSAGE_LIMIT, condition_setter, status_patch
 
-
-def merge(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return patch
-    out = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            out.pop(key, None)
-        else:
-            out[key] = merge(out.get(key), value)
-    return out
-
+from ._merge import merge
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
 FULL_SCALER = PredictiveScalerStatus(
