@@ -37,6 +37,7 @@ __all__ = [
     "SHIPPED_ARTIFACT",
     "SOURCE_PREFIXES",
     "TRAINING_MIX",
+    "MixEntry",
     "fit_model",
     "load_training_series",
     "render_card",
@@ -47,10 +48,12 @@ __all__ = [
 
 SHIPPED_ARTIFACT = pathlib.Path("models/deepar-v1")
 
+MixEntry = tuple[str, list[str] | None, float, list[str]]
+
 # (file pattern under the data folder, columns or None for all, share of training windows,
 #  flag columns to mask). Shares are per file group so that the 356 Azure VMs do not drown
 # the cluster traces; every entry is a real trace described in the datasets README.
-TRAINING_MIX: list[tuple[str, list[str] | None, float, list[str]]] = [
+TRAINING_MIX: list[MixEntry] = [
     ("nasa_http_1995_requests_per_minute.csv", ["value"], 0.20, ["server_down"]),
     ("alibaba2018_cluster_mean_10s.csv.gz", None, 0.10, []),
     ("alibaba2018_cluster_mean_30s.csv", None, 0.10, []),
@@ -74,8 +77,6 @@ SOURCE_PREFIXES: dict[str, tuple[str, ...]] = {
     "google": ("google2019_",),
     "azure-v1": ("azure_v1_vms/", "azure_v1_"),
 }
-
-MixEntry = tuple[str, list[str] | None, float, list[str]]
 
 
 def source_of(file: str) -> str:
@@ -291,7 +292,7 @@ _IN_SAMPLE_COMMANDS = "\n".join(
         "done",
         "for f in DATASETS/load/azure_v1_vms/*.csv.gz; do",
         "  foresight evaluate --trace $f --all-columns --origins 10 \\",
-        "    --json models/deepar-v1/eval/azure_v1_$(basename $f .csv.gz).json",
+        "    --json models/deepar-v1/eval/azure_v1_$(basename $f _cpu_pct_5min.csv.gz).json",
         "done",
     ]
 )
@@ -303,7 +304,10 @@ def render_card(out: pathlib.Path, command: str) -> str:
     cfg = json.loads((out / "forecaster.json").read_text())["config"]["config"]
     lines = _card_header(out, info, cfg)
     lines += ["## Training command", "", "```", command, "```", ""]
-    unseen = [json.loads(p.read_text()) for p in sorted((out / UNSEEN_DIR).glob("*.json"))]
+    unseen = [json.loads(p.read_text()) for p in (out / UNSEEN_DIR).glob("*.json")]
+    unseen.sort(
+        key=lambda r: (list(SOURCE_PREFIXES).index(r["held_out_source"]), r["step_seconds"], r["trace"])
+    )
     lines += _unseen_section(unseen)
     lines += _in_sample_section(unseen, sorted((out / "eval").glob("*.json")))
     lines += [
@@ -410,8 +414,9 @@ def _unseen_section(results: list[dict[str, Any]]) -> list[str]:
         "`foresight evaluate-unseen`: for each source (nasa, alibaba, azure-v2, google, azure-v1) a fold "
         f"model is trained on the training split of all *other* sources, {steps_note}, and scored on "
         "the held-out source's test split exactly as `foresight evaluate` scores it (same origins, "
-        "columns, horizon 30 min, 100 sample paths, seed 0). A source is every file of one origin, "
-        "so no fold has seen its held-out workload at another resolution. `analog` and `naive` have "
+        f"columns, horizon 30 min, {results[0]['samples']} sample paths, seed {results[0]['seed']}). "
+        "A source is every file of one origin, so no fold has seen its held-out workload at another "
+        "resolution. `analog` and `naive` have "
         "no training: they are unseen by construction. CRPS is sample CRPS over mean |actual| (lower "
         "is better); deepar/naive is the CRPS ratio against persistence on the same origins (below 1 "
         "beats it); `cov90` is the share of actuals inside the 5-95 % band; peak p90 cov is the share "
