@@ -39,6 +39,8 @@ _BUILTINS: dict[str, _Entry] = {
     # The shipped pretrained weights when they are there, else an untrained network.
     "deepar": _Entry("foresight.forecasting.deepar", "DeepAR", "pretrained_or_new"),
     "auto": _Entry("foresight.forecasting.auto", "Auto"),
+    # Pretrained zero-shot network from PyPI (torch); opt-in, see its module docstring.
+    "fracast": _Entry("foresight.forecasting.zero_shot", "Fracast"),
 }
 _REGISTERED: dict[str, tuple[type[BaseForecaster], str | None]] = {}
 

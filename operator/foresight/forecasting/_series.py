@@ -22,7 +22,10 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-__all__ = ["Series", "clean_values", "interpolate_gaps"]
+__all__ = ["SPIKE_FACTOR", "Series", "clean_values", "despike", "interpolate_gaps"]
+
+SPIKE_FACTOR = 10.0
+"""A reading this many times the window's mean absolute value away from its neighbours is a spike."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -118,3 +121,25 @@ def interpolate_gaps(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     idx = np.arange(values.shape[0])
     filled = np.interp(idx, idx[observed], values[observed])
     return filled, observed
+
+
+def despike(y: np.ndarray) -> np.ndarray:
+    """``y`` with one-off spikes (single interior readings far from both neighbours) smoothed over.
+
+    >>> y = np.full(40, 5.0); y[[10, 39]] = 5000.0
+    >>> despike(y)[[9, 10, 39]].tolist()                   # the last reading stays
+    [5.0, 5.0, 5000.0]
+    >>> y[11] = 5000.0                                     # two readings are a burst: it stays
+    >>> despike(y)[10:12].tolist()
+    [5000.0, 5000.0]
+    """
+    if y.shape[0] < 3:
+        return y
+    threshold = SPIKE_FACTOR * float(np.mean(np.abs(y)))
+    left, middle, right = y[:-2], y[1:-1], y[2:]
+    spike = (np.abs(middle - left) > threshold) & (np.abs(middle - right) > threshold)
+    if not spike.any():
+        return y
+    out = y.copy()
+    out[1:-1][spike] = 0.5 * (left[spike] + right[spike])
+    return out

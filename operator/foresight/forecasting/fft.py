@@ -30,14 +30,11 @@ import numpy as np
 
 from foresight.forecasting import _residuals
 from foresight.forecasting._protocol import BaseForecaster
-from foresight.forecasting._series import Series, interpolate_gaps
+from foresight.forecasting._series import SPIKE_FACTOR, Series, interpolate_gaps
 
 __all__ = ["FFT", "despike", "periodic_estimate"]
 
 HOUR_SECONDS = 3_600
-# A reading further than this many times the window's mean magnitude from its neighbours and
-# from the same slot in the other cycles is a one-off spike (see despike()).
-SPIKE_FACTOR = 10.0
 
 
 class FFT(BaseForecaster):

@@ -6,7 +6,7 @@ two-step estimate (OLS drift, then SES). It is automatic in the M3/M4 sense: a d
 tested for (statsmodels' ACF test at the daily lag, when two days of history exist) and removed
 additively before the fit, then put back. Gaps are filled by the shared linear interpolation;
 a constant history (an idle workload) is forecast as that constant without calling the
-library. One-off spikes (a single reading more than ``fft.SPIKE_FACTOR`` times the mean
+library. One-off spikes (a single reading more than ``SPIKE_FACTOR`` times the mean
 magnitude away from both neighbours) are replaced by their mean before the fit, as FFT leaves
 them out of its spectrum: SES is not robust, and a single 1000x reading in the middle of a
 history moved its median forecast by a quarter. The last reading is never touched, and a burst
@@ -57,11 +57,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from foresight.forecasting import _residuals, fft
+from foresight.forecasting import _residuals
 from foresight.forecasting._protocol import BaseForecaster, short_history_paths
-from foresight.forecasting._series import Series, interpolate_gaps
+from foresight.forecasting._series import Series, despike, interpolate_gaps
 
-__all__ = ["Theta", "despike"]
+__all__ = ["Theta"]
 
 # z of the 95th percentile: the upper end of the 90 % interval the library is asked for.
 _Z95 = 1.6448536269514722
@@ -126,28 +126,6 @@ def _fit(y: np.ndarray, step_seconds: int, horizon_steps: int) -> tuple[np.ndarr
     if not (np.isfinite(mean).all() and np.isfinite(sigma).all() and math.isfinite(alpha)):
         raise ValueError("statsmodels returned a non-finite forecast")
     return mean, np.maximum(sigma, 0.0), alpha
-
-
-def despike(y: np.ndarray) -> np.ndarray:
-    """``y`` with one-off spikes (single interior readings far from both neighbours) smoothed over.
-
-    >>> y = np.full(40, 5.0); y[[10, 39]] = 5000.0
-    >>> despike(y)[[9, 10, 39]].tolist()                   # the last reading stays
-    [5.0, 5.0, 5000.0]
-    >>> y[11] = 5000.0                                     # two readings are a burst: it stays
-    >>> despike(y)[10:12].tolist()
-    [5000.0, 5000.0]
-    """
-    if y.shape[0] < 3:
-        return y
-    threshold = fft.SPIKE_FACTOR * float(np.mean(np.abs(y)))
-    left, middle, right = y[:-2], y[1:-1], y[2:]
-    spike = (np.abs(middle - left) > threshold) & (np.abs(middle - right) > threshold)
-    if not spike.any():
-        return y
-    out = y.copy()
-    out[1:-1][spike] = 0.5 * (left[spike] + right[spike])
-    return out
 
 
 def _unit_ma_paths(innovations: np.ndarray, alpha: float) -> np.ndarray:

@@ -28,7 +28,7 @@ PLURAL = "predictivescalers"
 SHORT_NAMES = ["ps", "pscaler"]
 
 ForecastModelName = Literal[
-    "analog", "auto", "naive", "theta", "deepar", "seasonal-naive", "holt-winters", "fft"
+    "analog", "auto", "naive", "theta", "deepar", "fracast", "seasonal-naive", "holt-winters", "fft"
 ]
 
 
@@ -87,7 +87,8 @@ class ForecastSpec(Model):
         default="analog",
         description=(
             "Forecaster: analog (default; smoothed level plus the changes that followed similar moments), "
-            "auto (per-series blend), naive (persistence), theta, deepar, seasonal-naive, holt-winters, fft."
+            "auto (per-series blend), naive (persistence), theta, deepar, "
+            "fracast (pretrained zero-shot; slow), seasonal-naive, holt-winters, fft."
         ),
     )
     horizon: Duration = Field(default="30m", description="How far ahead to forecast.")
