@@ -124,15 +124,7 @@ def evaluate(
         "protocol": PROTOCOL,
         "protocol_note": PROTOCOL_NOTE,
         "trace": str(trace),
-        "step_seconds": step,
-        "horizon_steps": horizon_steps,
-        "origins": len(bt.histories),
-        "lead_window": {
-            "startup_seconds": startup_seconds,
-            "window_seconds": window_seconds,
-            "first_step": peak_steps[0],
-            "last_step": peak_steps[1],
-        },
+        **run_summary(bt, step, horizon_steps, startup_seconds, window_seconds, peak_steps),
         "models": {},
         "series": [s.item_id for s in series],
         "samples": samples,
@@ -175,6 +167,28 @@ def evaluate(
         result["profile"] = stats
         if json_out:
             json_out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def run_summary(
+    bt: backtest.Backtest,
+    step: int,
+    horizon_steps: int,
+    startup_seconds: float,
+    window_seconds: float,
+    peak_steps: tuple[int, int],
+) -> dict[str, Any]:
+    """The keys every score file shares: grid, horizon, origins and the lead window scored."""
+    return {
+        "step_seconds": step,
+        "horizon_steps": horizon_steps,
+        "origins": len(bt.histories),
+        "lead_window": {
+            "startup_seconds": startup_seconds,
+            "window_seconds": window_seconds,
+            "first_step": peak_steps[0],
+            "last_step": peak_steps[1],
+        },
+    }
 
 
 def _plot_row(bt: backtest.Backtest) -> int:
