@@ -49,7 +49,7 @@ def _spec(capacity: float) -> PredictiveScalerSpec:
         {
             "scaleTargetRef": {"kind": "Deployment", "name": "web"},
             "metric": {"prometheus": {"query": "q"}, "capacityPerReplica": capacity},
-            "forecast": {"model": "auto", "horizon": "30m", "history": "3d", "step": "1m"},
+            "forecast": {"model": "analog", "horizon": "30m", "history": "3d", "step": "1m"},
             "scaling": {"maxReplicas": 200},
         }
     )
@@ -129,7 +129,7 @@ def tick_benchmark(
     """CPU and wall time of one tick for ``scalers`` scalers (batched forecast + planner).
 
     Like the controller, every tick sees each history one step longer than the tick before: the
-    first tick is cold (``auto`` scores every series), later ones are steady state.
+    first tick is cold (``analog`` and ``auto`` score every series), later ones are steady state.
     """
     if repeats + 1 > _MAX_SHIFT:
         raise typer.BadParameter(f"at most {_MAX_SHIFT - 1} repeats")
@@ -221,7 +221,7 @@ def bench_operator(
         pathlib.Path, typer.Option(help="CSV trace whose windows stand in for scalers' histories.")
     ] = DEFAULT_TRACE,
     scalers: Annotated[int, typer.Option(help="Scalers in one tick.")] = 1_000,
-    model: Annotated[str, typer.Option(help="Forecaster, as in spec.forecast.model.")] = "auto",
+    model: Annotated[str, typer.Option(help="Forecaster, as in spec.forecast.model.")] = "analog",
     history_points: Annotated[int, typer.Option(help="History length per scaler (points).")] = 3 * 1440,
     repeats: Annotated[int, typer.Option(help="Steady-state ticks to time (after the cold one).")] = 5,
     kubeconfig: Annotated[

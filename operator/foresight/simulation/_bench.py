@@ -60,7 +60,7 @@ class BenchConfig:
     max_replicas: int | None = None
     max_schedulable_replicas: int | None = None
     policies: tuple[str, ...] = POLICIES
-    model: str = "auto"
+    model: str = "analog"  # the operator's default (spec.forecast.model)
     hpa_target: float = 0.7
     quantile: float = 0.9
     safety_net_target: float = 0.9
