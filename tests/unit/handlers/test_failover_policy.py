@@ -1,0 +1,291 @@
+"""The FailoverPolicy reconcile against an in-memory API and Prometheus (the real ones are in integration).
+
+The fake API keeps nodes with resourceVersions (409 on a stale patch) and enforces one PodDisruptionBudget
+on evictions (429), so the rails are exercised as the API server would enforce them.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from foresight.config import Settings
+from foresight.handlers import failover_policy as fp
+from foresight.handlers import predictive_scaler as ps
+from foresight.handlers._batcher import ForecastBatcher
+from foresight.kube import client as kube
+from foresight.metrics import MetricSourceError, SampledSeries
+
+NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+GIB = 2.0**30
+SIGNAL = "free_memory_bytes"
+
+
+class FakeApi:
+    """Three Ready nodes of pool ``a`` with two pods each; optionally a PDB that allows no eviction."""
+
+    def __init__(self, pdb_allows: int | None = None) -> None:
+        self.version = 10
+        self.nodes = {name: self._node(name) for name in ("n0", "n1", "n2")}
+        self.pods = [self._pod(f"web-{n}-{k}", n) for n in self.nodes for k in range(2)]
+        self.pdb_allows = pdb_allows
+        self.node_patches: list[tuple[str, dict[str, Any]]] = []
+        self.evicted: list[str] = []
+
+    def _node(self, name: str) -> dict[str, Any]:
+        self.version += 1
+        return {
+            "metadata": {
+                "name": name,
+                "resourceVersion": str(self.version),
+                "labels": {"pool": "a"},
+                "creationTimestamp": "2026-01-01T00:00:00Z",
+            },
+            "spec": {},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+        }
+
+    @staticmethod
+    def _pod(name: str, node: str) -> dict[str, Any]:
+        return {
+            "metadata": {
+                "namespace": "shop",
+                "name": name,
+                "labels": {"app": "web"},
+                "ownerReferences": [{"kind": "ReplicaSet", "name": "web-1", "controller": True}],
+            },
+            "spec": {"nodeName": node},
+            "status": {"phase": "Running"},
+        }
+
+    def list_nodes(self, label_selector: str = "") -> list[dict[str, Any]]:
+        return [copy.deepcopy(n) for n in self.nodes.values()]
+
+    def list_leases(self, namespace: str = "kube-node-lease") -> list[dict[str, Any]]:
+        renew = NOW.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+        return [
+            {"metadata": {"name": n}, "spec": {"renewTime": renew, "leaseDurationSeconds": 40}}
+            for n in self.nodes
+        ]
+
+    def list_pods(self, field_selector: str = "", label_selector: str = "") -> list[dict[str, Any]]:
+        return copy.deepcopy(self.pods)
+
+    def list_pdbs(self) -> list[dict[str, Any]]:
+        if self.pdb_allows is None:
+            return []
+        return [
+            {
+                "metadata": {"namespace": "shop", "name": "web"},
+                "spec": {"selector": {"matchLabels": {"app": "web"}}},
+                "status": {"disruptionsAllowed": self.pdb_allows},
+            }
+        ]
+
+    def list_namespaces(self, label_selector: str = "") -> list[dict[str, Any]]:
+        return [{"metadata": {"name": "shop"}}]
+
+    def get_node(self, name: str) -> dict[str, Any]:
+        return copy.deepcopy(self.nodes[name])
+
+    def patch_node(self, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        node = self.nodes[name]
+        if patch["metadata"].get("resourceVersion") != node["metadata"]["resourceVersion"]:
+            raise kube.Conflict("the object has been modified")
+        annotations = node["metadata"].setdefault("annotations", {})
+        for key, value in (patch["metadata"].get("annotations") or {}).items():
+            if value is None:
+                annotations.pop(key, None)
+            else:
+                annotations[key] = value
+        if "spec" in patch:
+            node["spec"].update(patch["spec"])
+        self.version += 1
+        node["metadata"]["resourceVersion"] = str(self.version)
+        self.node_patches.append((name, patch))
+        return copy.deepcopy(node)
+
+    def evict(self, namespace: str, pod: str) -> None:
+        if self.pdb_allows is not None:
+            if self.pdb_allows <= 0:
+                raise kube.TooManyRequests(
+                    "Cannot evict pod as it would violate the pod's disruption budget."
+                )
+            self.pdb_allows -= 1
+        self.evicted.append(f"{namespace}/{pod}")
+        self.pods = [p for p in self.pods if p["metadata"]["name"] != pod]
+
+    def taints(self, name: str) -> set[str]:
+        return {
+            t["effect"]
+            for t in self.nodes[name]["spec"].get("taints") or []
+            if t["key"].startswith("foresight")
+        }
+
+
+class FakePrometheus:
+    """Free memory per node: 8 GiB and flat, except the nodes given, which fall by ``fall`` per step."""
+
+    def __init__(
+        self, falling: dict[str, float] | None = None, error: MetricSourceError | None = None
+    ) -> None:
+        self.falling, self.error = falling or {}, error
+        self.queries: list[str] = []
+
+    def range(self, query: str, start: datetime, end: datetime, step: int) -> list[SampledSeries]:
+        self.queries.append(query)
+        if self.error is not None:
+            raise self.error
+        points = int((end - start).total_seconds() // step) + 1
+        out = []
+        for node in ("n0", "n1", "n2"):
+            fall = self.falling.get(node, 0.0)
+            values = 8 * GIB - fall * np.arange(points) if fall else np.full(points, 8 * GIB)
+            out.append(SampledSeries(start, step, np.maximum(values, 0.2 * GIB), {"node": node}))
+        return out
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> FakeApi:
+    fake = FakeApi()
+    _install(monkeypatch, fake)
+    return fake
+
+
+def _install(monkeypatch: pytest.MonkeyPatch, fake: FakeApi) -> None:
+    for name in (
+        "list_nodes",
+        "list_leases",
+        "list_pods",
+        "list_pdbs",
+        "list_namespaces",
+        "get_node",
+        "patch_node",
+        "evict",
+    ):
+        monkeypatch.setattr(kube, name, getattr(fake, name))
+    monkeypatch.setattr(fp.events, "info", lambda *a, **k: None)
+    monkeypatch.setattr(fp.events, "warn", lambda *a, **k: None)
+
+
+def _runtime(monkeypatch: pytest.MonkeyPatch, prometheus: FakePrometheus) -> tuple[ps.Runtime, list[tuple]]:
+    runtime = ps.Runtime(
+        settings=Settings(
+            prometheus_url="https://prom.monitoring.svc:9090", prometheus_token="operator-token"
+        ),
+        batcher=ForecastBatcher(window_seconds=0),
+    )
+    asked: list[tuple] = []
+
+    def get(*args: Any, **kwargs: Any) -> FakePrometheus:
+        asked.append((args, kwargs))
+        return prometheus
+
+    monkeypatch.setattr(runtime.prometheus, "get", get)
+    return runtime, asked
+
+
+def _body(mode: str = "active", **actions: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "memory", "namespace": "ops", "uid": "u-1", "generation": 1},
+        "spec": {
+            "nodeSelector": {"matchLabels": {"pool": "a"}},
+            "signals": [
+                {
+                    "name": "memory-available",
+                    "query": f'{SIGNAL}{{pool="a"}}',
+                    "nodeLabel": "node",
+                    "threshold": 1 * GIB,
+                    "direction": "below",
+                }
+            ],
+            "horizon": "5m",
+            "failureProbabilityThreshold": 0.5,
+            "actions": {"maxNodesAtOnce": 1, "cooldownSeconds": 0, "minHealthyNodes": 1, **actions},
+            "mode": mode,
+        },
+    }
+
+
+async def _reconcile(runtime: ps.Runtime, body: dict[str, Any], now: datetime = NOW) -> Any:
+    return await fp.reconcile(
+        runtime, fp.FailoverMemory(), name="memory", namespace="ops", body=body, now=now
+    )
+
+
+def _condition(status: Any, type_: str) -> Any:
+    return next(c for c in status.conditions if c.type == type_)
+
+
+# A node losing ~0.23 GiB per 15 s step crosses 1 GiB well inside the 5-minute horizon.
+LEAKING = {"n0": 0.23 * GIB / 8}
+
+
+async def test_a_leaking_node_is_tainted_and_drained_and_signals_come_from_the_operators_prometheus(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prometheus = FakePrometheus(falling=LEAKING)
+    runtime, asked = _runtime(monkeypatch, prometheus)
+    status = await _reconcile(runtime, _body())
+    assert asked == [((), {})]  # the factory's own client: the operator's Prometheus, token and CA
+    assert prometheus.queries == [f'{SIGNAL}{{pool="a"}}']
+    assert api.taints("n0") == {"PreferNoSchedule", "NoSchedule"}
+    assert api.taints("n1") == api.taints("n2") == set()
+    assert sorted(api.evicted) == ["shop/web-n0-0", "shop/web-n0-1"]
+    assert status.nodes_at_risk[0].node == "n0" and status.nodes_at_risk[0].failure_probability >= 0.5
+    assert _condition(status, "Ready").reason == "Evaluated"
+    assert _condition(status, "Degraded").status == "False"
+
+
+async def test_max_nodes_at_once_holds_while_the_first_node_is_stuck_behind_a_pdb(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    api = FakeApi(pdb_allows=0)
+    _install(monkeypatch, api)
+    runtime, _ = _runtime(monkeypatch, FakePrometheus(falling={"n0": LEAKING["n0"], "n1": LEAKING["n0"]}))
+    body = _body()
+    for tick in range(5):  # several ticks: the first node keeps its pods, so the slot stays taken
+        status = await _reconcile(runtime, body, NOW + timedelta(seconds=15 * tick))
+        body["status"] = status.model_dump(by_alias=True, exclude_none=True)
+    hard = [n for n in api.nodes if "NoSchedule" in api.taints(n)]
+    assert hard == ["n0"] and api.evicted == []
+    assert any(a.action == "eviction-blocked" for a in status.recent_actions)
+    assert any(a.action == "skip" and "maxNodesAtOnce" in a.detail for a in status.recent_actions)
+
+
+async def test_dry_run_reports_and_writes_nothing(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime, _ = _runtime(monkeypatch, FakePrometheus(falling=LEAKING))
+    status = await _reconcile(runtime, _body(mode="dryRun"))
+    assert api.node_patches == [] and api.evicted == []
+    assert status.nodes_at_risk[0].node == "n0"
+    assert _condition(status, "Ready").reason == "DryRun"
+    assert {a.action for a in status.recent_actions} >= {"taint", "evict"}
+
+
+async def test_a_failing_signal_is_reported_and_nothing_is_drained(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    error = MetricSourceError("Unauthorized", "Prometheus answered HTTP 401: token [redacted]")
+    runtime, _ = _runtime(monkeypatch, FakePrometheus(error=error))
+    status = await _reconcile(runtime, _body())
+    degraded = _condition(status, "Degraded")
+    assert degraded.status == "True" and degraded.reason == "SignalUnavailable"
+    assert "memory-available" in degraded.message and "401" in degraded.message
+    assert api.evicted == [] and all(not api.taints(n) for n in api.nodes)
+
+
+async def test_an_invalid_spec_is_reported_and_nothing_is_read(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prometheus = FakePrometheus()
+    runtime, asked = _runtime(monkeypatch, prometheus)
+    body = _body()
+    body["spec"]["failureProbabilityThreshold"] = 1.5
+    status = await _reconcile(runtime, body)
+    ready = _condition(status, "Ready")
+    assert ready.reason == "InvalidSpec" and "failureProbabilityThreshold" in ready.message
+    assert asked == [] and api.node_patches == []
