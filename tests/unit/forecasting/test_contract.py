@@ -148,3 +148,12 @@ def test_series_timestamps_are_utc() -> None:
     s = forecasting.Series(np.ones(3), pd.Timestamp("2024-01-01 00:00"), 60)
     assert str(s.start.tz) == "UTC"
     assert s.timestamps().tolist() == [1704067200, 1704067260, 1704067320]
+
+
+def test_the_api_lists_exactly_the_registered_forecasters() -> None:
+    """``spec.forecast.model`` accepts a name if and only if the registry has it."""
+    from typing import get_args
+
+    from foresight.api.v1alpha1.predictive_scaler import ForecastModelName
+
+    assert sorted(get_args(ForecastModelName)) == forecasting.names()
