@@ -30,8 +30,6 @@ smoothed value and analogs chosen by recency and time of day.
 
 from __future__ import annotations
 
-import zlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -39,6 +37,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 from foresight.forecasting import _metrics
+from foresight.forecasting._choices import ChoiceCache, allot, gap_softmax
 from foresight.forecasting._protocol import BaseForecaster
 from foresight.forecasting._residuals import DAY_SECONDS
 from foresight.forecasting._series import Series
@@ -47,7 +46,6 @@ __all__ = ["Analog"]
 
 # (smoothing weight of the newest reading, share of same-time-of-day analogs). Weight 1.0 is
 # plain persistence of the last reading; the grid is fixed a priori, never tuned on a test split.
-_FINGERPRINT = 4
 MAX_CACHED = 100_000
 """Series whose settings' weights are remembered between calls."""
 
@@ -79,7 +77,7 @@ class Analog(BaseForecaster):
         self.temperature = float(temperature)
         self.similarity = float(similarity)
         self.last_weights: list[np.ndarray] = []
-        self._cache: OrderedDict[tuple[str, int, int], _Scored] = OrderedDict()
+        self._cache: ChoiceCache[np.ndarray] = ChoiceCache(MAX_CACHED)
 
     def config(self) -> dict[str, Any]:
         return {
@@ -105,7 +103,7 @@ class Analog(BaseForecaster):
             levels = {alpha: _smooth(filled, alpha) for alpha in {a for a, _ in self.settings}}
             weights = self._cached_weights(s, filled, levels, horizon_steps, rng)
             self.last_weights.append(weights)
-            counts = _allot(weights, n_samples)
+            counts = allot(weights, n_samples)
             pools = {
                 a: self._pools(filled, levels[a], len(filled), s.step_seconds, horizon_steps) for a in levels
             }
@@ -139,30 +137,13 @@ class Analog(BaseForecaster):
     ) -> np.ndarray:
         """The settings' weights, rescored once per horizon of new readings of the same series.
 
-        Between rescoring, a tick costs only the final draws. A cached score is used only for
-        histories that end at or after the one it was scored on, so it never reads ahead.
+        Between rescoring, a tick costs only the final draws (see :class:`ChoiceCache`, which never
+        serves weights scored on a later history).
         """
-        key = (s.item_id, s.step_seconds, horizon_steps)
-        end = int(s.end.value)
-        cached = self._cache.get(key) if s.item_id else None
-        if cached is not None and cached.scored_end <= end < cached.expires:
-            advanced = (end - cached.scored_end) // (s.step_seconds * 1_000_000_000)
-            seen = filled[: filled.size - advanced][-_FINGERPRINT:]
-            # The same readings where the scored history ended: the same series, only longer.
-            if seen.shape == cached.fingerprint.shape and np.array_equal(seen, cached.fingerprint):
-                self._cache.move_to_end(key)
-                return cached.weights
-        weights = self._weights(filled, levels, s.step_seconds, horizon_steps, rng)
-        if s.item_id:
-            # The first expiry is spread over one horizon by a hash of the id, so that series scored
-            # together (a cold start) are rescored a few per tick rather than all on the same tick.
-            steps = (
-                horizon_steps if cached is not None else zlib.crc32(s.item_id.encode()) % horizon_steps + 1
-            )
-            expires = end + steps * s.step_seconds * 1_000_000_000
-            self._cache[key] = _Scored(weights, end, expires, filled[-_FINGERPRINT:].copy())
-            while len(self._cache) > MAX_CACHED:
-                self._cache.popitem(last=False)
+        weights = self._cache.get(s, horizon_steps)
+        if weights is None:
+            weights = self._weights(filled, levels, s.step_seconds, horizon_steps, rng)
+            self._cache.put(s, horizon_steps, weights)
         return weights
 
     def _weights(
@@ -203,10 +184,7 @@ class Analog(BaseForecaster):
                 ]
             )
             scores[c] = _metrics.crps(paths, actual)
-        best = max(float(scores.min()), 1e-12)
-        logits = -(scores / best - 1.0) / self.temperature
-        weights = np.exp(logits - logits.max())
-        return weights / weights.sum()
+        return gap_softmax(scores, self.temperature)
 
     def _pools(
         self, filled: np.ndarray, smoothed: np.ndarray, origin: int, step_seconds: int, horizon_steps: int
@@ -224,16 +202,6 @@ class Analog(BaseForecaster):
         )
         seasonal = _same_phase(origin, last_start, step_seconds, self.phase_seconds, self.season_days)
         return _Pools(origin, pool, p, seasonal)
-
-
-@dataclass(frozen=True)
-class _Scored:
-    """Weights scored on one history: valid for later histories of the same series for one horizon."""
-
-    weights: np.ndarray
-    scored_end: int  # ns since the epoch of the scored history's last reading
-    expires: int
-    fingerprint: np.ndarray  # its last readings
 
 
 @dataclass(frozen=True)
@@ -321,16 +289,3 @@ def _same_phase(length: int, last_start: int, step_seconds: int, phase_seconds: 
         for d in range(1, days + 1)
     ]
     return np.concatenate(found) if found else np.empty(0, dtype=int)
-
-
-def _allot(weights: np.ndarray, n: int) -> np.ndarray:
-    """Integer sample counts proportional to ``weights`` that add up to ``n`` (largest remainders).
-
-    >>> _allot(np.array([0.5, 0.3, 0.2]), 10).tolist(), _allot(np.array([0.34, 0.33, 0.33]), 2).tolist()
-    ([5, 3, 2], [1, 1, 0])
-    """
-    raw = weights * n
-    counts = np.floor(raw).astype(int)
-    for k in np.argsort(-(raw - counts), kind="stable")[: n - counts.sum()]:
-        counts[k] += 1
-    return counts

@@ -22,43 +22,22 @@ range and widening pushed it above 95 %; useful with ``mode="pick"``.
 
 from __future__ import annotations
 
-import zlib
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from foresight.forecasting import _metrics
+from foresight.forecasting._choices import ChoiceCache, allot, gap_softmax
 from foresight.forecasting._protocol import BaseForecaster
-from foresight.forecasting._series import Series, clean_values
+from foresight.forecasting._series import Series
 
 __all__ = ["Auto"]
 
 # The first candidate also serves histories too short to score: analog needs no weights and no torch.
 DEFAULT_CANDIDATES = ("analog", "deepar", "seasonal-naive", "holt-winters", "fft")
-# Readings compared to recognise the history a cached choice was scored on.
-_FINGERPRINT = 8
 # Series whose tails are backtested together (bounds the memory of a cold start).
 _SCORE_CHUNK = 256
-
-
-@dataclass(frozen=True)
-class _Choice:
-    """Blend weights and widening factors scored on one history, and when to score again."""
-
-    weights: np.ndarray  # [n_candidates]
-    widen: np.ndarray  # [n_candidates]
-    scored_end: int  # unix seconds of the step after the scored history
-    expires: int  # unix seconds: rescore from this history end on
-    step_seconds: int
-    horizon_steps: int
-    fingerprint: np.ndarray  # the last readings of the scored history
-
-
-def _end_seconds(s: Series) -> int:
-    return int(s.end.value // 1_000_000_000)
 
 
 class Auto(BaseForecaster):
@@ -103,7 +82,7 @@ class Auto(BaseForecaster):
         # None: one horizon; 0: score on every call (no reuse).
         self.rescore_every = rescore_every
         self.max_cached = max_cached
-        self._choices: OrderedDict[str, _Choice] = OrderedDict()
+        self._choices: ChoiceCache[tuple[np.ndarray, np.ndarray]] = ChoiceCache(max_cached, rescore_every)
         self.rescored = 0  # series scored by the last call (the rest reused a choice)
 
     def config(self) -> dict[str, Any]:
@@ -166,40 +145,11 @@ class Auto(BaseForecaster):
         """Blend (or pick) weights ``[batch, n_candidates]`` from tail CRPS."""
         weights = np.zeros_like(scores)
         for i, row in enumerate(scores):
-            finite = np.isfinite(row)
-            if not finite.any():
-                weights[i, 0] = 1.0
-            elif self.mode == "pick":
+            if self.mode == "pick" and np.isfinite(row).any():
                 weights[i, int(np.nanargmin(row))] = 1.0
             else:
-                # Softmax of the relative CRPS gap: a model 10 % worse than the best gets e^-1 of its
-                # weight with the default temperature, one 30 % worse e^-3.
-                best = max(float(np.nanmin(row)), 1e-12)
-                logits = np.where(finite, -(row / best - 1.0) / self.blend_temperature, -np.inf)
-                w = np.exp(logits - logits.max())
-                weights[i] = w / w.sum()
+                weights[i] = gap_softmax(row, self.blend_temperature)
         return weights
-
-    def _reusable(self, s: Series, horizon_steps: int) -> _Choice | None:
-        choice = self._choices.get(s.item_id) if s.item_id else None
-        if choice is None or self.rescore_every == 0:
-            return None
-        end = _end_seconds(s)
-        if (
-            choice.step_seconds != s.step_seconds
-            or choice.horizon_steps != horizon_steps
-            or not choice.scored_end <= end < choice.expires
-        ):
-            return None
-        # The scored history's last readings must sit at the same times in this one.
-        back = (end - choice.scored_end) // s.step_seconds
-        stop = len(s) - back
-        if stop < len(choice.fingerprint):
-            return None
-        recent = clean_values(s.values[stop - len(choice.fingerprint) : stop], s.nonnegative)
-        if not np.array_equal(recent, choice.fingerprint, equal_nan=True):
-            return None
-        return choice
 
     def _choose(self, series: list[Series], horizon_steps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Weights and widening per series: remembered choices where still valid, else scored now."""
@@ -208,12 +158,11 @@ class Auto(BaseForecaster):
         widen = np.ones((len(series), n_models))
         stale = []
         for i, s in enumerate(series):
-            choice = self._reusable(s, horizon_steps)
+            choice = self._choices.get(s, horizon_steps)
             if choice is None:
                 stale.append(i)
             else:
-                weights[i], widen[i] = choice.weights, choice.widen
-                self._choices.move_to_end(s.item_id)
+                weights[i], widen[i] = choice
         self.rescored = len(stale)
         if not stale:
             return weights, widen
@@ -223,27 +172,8 @@ class Auto(BaseForecaster):
             scores, fresh_widen = self.tail_scores([series[i] for i in rows], horizon_steps, seed)
             weights[rows] = self._weights(scores)
             widen[rows] = fresh_widen
-        period = self.rescore_every or horizon_steps
         for i in stale:
-            s = series[i]
-            if not s.item_id or self.rescore_every == 0:
-                continue
-            end = _end_seconds(s)
-            first = s.item_id not in self._choices
-            # A first choice lives 1..period steps (by a hash of the id) to spread later rescoring.
-            life = 1 + zlib.crc32(s.item_id.encode()) % period if first else period
-            self._choices[s.item_id] = _Choice(
-                weights=weights[i].copy(),
-                widen=widen[i].copy(),
-                scored_end=end,
-                expires=end + life * s.step_seconds,
-                step_seconds=s.step_seconds,
-                horizon_steps=horizon_steps,
-                fingerprint=clean_values(s.values[-_FINGERPRINT:], s.nonnegative),
-            )
-            self._choices.move_to_end(s.item_id)
-        while len(self._choices) > self.max_cached:
-            self._choices.popitem(last=False)
+            self._choices.put(series[i], horizon_steps, (weights[i].copy(), widen[i].copy()))
         return weights, widen
 
     def _sample_batch(
@@ -251,12 +181,8 @@ class Auto(BaseForecaster):
     ) -> np.ndarray:
         weights, widen = self._choose(series, horizon_steps, seed)
         self.last_choice = [self.candidates[int(np.argmax(w))] for w in weights]
-        # Whole samples per model: counts by largest remainder so they add up to n_samples.
-        counts = np.floor(weights * n_samples).astype(int)
-        for i in range(len(series)):
-            short = n_samples - counts[i].sum()
-            order = np.argsort(-(weights[i] * n_samples - counts[i]))
-            counts[i, order[:short]] += 1
+        # Whole samples per model, adding up to n_samples.
+        counts = np.stack([allot(w, n_samples) for w in weights]) if len(series) else weights.astype(int)
         out = np.empty((len(series), n_samples, horizon_steps))
         filled = np.zeros(len(series), dtype=int)
         for c, name in enumerate(self.candidates):
