@@ -30,7 +30,8 @@ import resource
 import subprocess
 import sys
 import time
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,9 @@ from rich.console import Console
 from rich.table import Table
 
 from foresight.forecasting import backtest, datasets
+
+if TYPE_CHECKING:
+    from foresight.forecasting import BaseForecaster
 
 __all__ = ["evaluate", "parse_duration", "profile_inference"]
 
@@ -130,24 +134,10 @@ def evaluate(
         "samples": samples,
         "seed": seed,
     }
-    fan: dict[str, np.ndarray] = {}
     names = list(dict.fromkeys(m.strip() for m in models.split(",") if m.strip()))
-    if REFERENCE_MODEL not in names:
-        names.append(REFERENCE_MODEL)
-    for name in names:
-        model = forecasting.get(name)
-        started = time.perf_counter()
-        paths = backtest.sample(model, bt.histories, horizon_steps, samples, seed)
-        scores = backtest.score(paths, bt, peak_steps)
-        scores["seconds"] = round(time.perf_counter() - started, 2)
-        if name == "auto":
-            picks = getattr(model, "last_choice", [])
-            scores["choices"] = {c: picks.count(c) for c in sorted(set(picks))}
-        result["models"][name] = scores
-        fan[name] = paths[_plot_row(bt)]
-    reference = result["models"][REFERENCE_MODEL]["crps"]
-    for scores in result["models"].values():
-        scores["crps_vs_naive"] = scores["crps"] / reference if reference > 0 else float("nan")
+    chosen = {name: forecasting.get(name) for name in names}
+    fan: dict[str, np.ndarray] = {}
+    result["models"] = score_models(chosen, bt, horizon_steps, peak_steps, samples, seed, fan, _plot_row(bt))
     _print_table(console, result)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -167,6 +157,43 @@ def evaluate(
         result["profile"] = stats
         if json_out:
             json_out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def score_models(
+    models: Mapping[str, BaseForecaster],
+    bt: backtest.Backtest,
+    horizon_steps: int,
+    peak_steps: tuple[int, int],
+    samples: int,
+    seed: int,
+    fan: dict[str, np.ndarray] | None = None,
+    fan_row: int = 0,
+) -> dict[str, dict[str, Any]]:
+    """Every model's scores on the same origins, timed, each with ``crps_vs_naive``.
+
+    The reference (``naive``) is scored too when ``models`` lacks it. ``fan`` collects each model's
+    paths at origin ``fan_row`` for a chart.
+    """
+    from foresight import forecasting
+
+    if REFERENCE_MODEL not in models:
+        models = {**models, REFERENCE_MODEL: forecasting.get(REFERENCE_MODEL)}
+    scored: dict[str, dict[str, Any]] = {}
+    for name, model in models.items():
+        started = time.perf_counter()
+        paths = backtest.sample(model, bt.histories, horizon_steps, samples, seed)
+        scores = backtest.score(paths, bt, peak_steps)
+        scores["seconds"] = round(time.perf_counter() - started, 2)
+        if name == "auto":
+            picks = getattr(model, "last_choice", [])
+            scores["choices"] = {c: picks.count(c) for c in sorted(set(picks))}
+        scored[name] = scores
+        if fan is not None:
+            fan[name] = paths[fan_row]
+    reference = scored[REFERENCE_MODEL]["crps"]
+    for scores in scored.values():
+        scores["crps_vs_naive"] = scores["crps"] / reference if reference > 0 else float("nan")
+    return scored
 
 
 def run_summary(

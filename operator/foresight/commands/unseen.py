@@ -192,7 +192,6 @@ def score_trace(
     max_series: int = 0,
 ) -> dict[str, Any]:
     """``foresight evaluate``'s scores of ``models`` (plus ``naive``) on one trace's test split."""
-    from foresight import forecasting
 
     path = data / trace.file
     columns = None
@@ -209,18 +208,7 @@ def score_trace(
     peak_steps = backtest.lead_window_steps(step, startup_seconds, window_seconds)
     horizon_steps = max(horizon_steps, peak_steps[1] + 1)  # as evaluate: reach the lead window's end
     bt = backtest.prepare(series, horizon_steps, max_origins=trace.origins)
-    scored: dict[str, Any] = {}
-    for name, model in {
-        **models,
-        evaluate.REFERENCE_MODEL: forecasting.get(evaluate.REFERENCE_MODEL),
-    }.items():
-        started = time.perf_counter()
-        paths = backtest.sample(model, bt.histories, horizon_steps, samples, seed)
-        scored[name] = backtest.score(paths, bt, peak_steps)
-        scored[name]["seconds"] = round(time.perf_counter() - started, 2)
-    reference = scored[evaluate.REFERENCE_MODEL]["crps"]
-    for scores in scored.values():
-        scores["crps_vs_naive"] = scores["crps"] / reference if reference > 0 else float("nan")
+    scored = evaluate.score_models(models, bt, horizon_steps, peak_steps, samples, seed)
     return {
         "protocol": PROTOCOL,
         "protocol_note": PROTOCOL_NOTE,
