@@ -13,7 +13,13 @@ global model), ``seasonal-naive``, ``holt-winters``, ``fft`` (Crane-style), and 
 blend by recent out-of-sample CRPS).
 """
 
-from foresight.forecasting._protocol import BaseForecaster, Forecaster, NonFiniteForecastError, quantiles
+from foresight.forecasting._protocol import (
+    BaseForecaster,
+    Forecaster,
+    NonFiniteForecastError,
+    nonfinite_items,
+    quantiles,
+)
 from foresight.forecasting._registry import get, names, register
 from foresight.forecasting._series import Series
 from foresight.forecasting.artifacts import load, save
@@ -26,6 +32,7 @@ __all__ = [
     "get",
     "load",
     "names",
+    "nonfinite_items",
     "quantiles",
     "register",
     "save",

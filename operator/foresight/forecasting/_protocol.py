@@ -18,7 +18,14 @@ import numpy as np
 
 from foresight.forecasting._series import Series
 
-__all__ = ["BaseForecaster", "Forecaster", "NonFiniteForecastError", "quantiles", "short_history_paths"]
+__all__ = [
+    "BaseForecaster",
+    "Forecaster",
+    "NonFiniteForecastError",
+    "nonfinite_items",
+    "quantiles",
+    "short_history_paths",
+]
 
 # Below this many observed readings a model has nothing to fit; see short_history_paths().
 MIN_OBSERVED = 3
@@ -102,9 +109,7 @@ class BaseForecaster:
         full = np.flatnonzero(counts >= self.min_observed)
         if full.size:
             out[full] = self._sample_batch([batch[k] for k in full], horizon_steps, n_samples, seed)
-        broken = [
-            batch[k].item_id or f"#{k}" for k in np.flatnonzero(counts > 0) if not np.isfinite(out[k]).all()
-        ]
+        broken = nonfinite_items(out, batch)
         if broken:
             raise NonFiniteForecastError(
                 f"{self.name or type(self).__name__} returned non-finite paths for {len(broken)} series "
@@ -143,6 +148,23 @@ class BaseForecaster:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
+
+
+def nonfinite_items(paths: np.ndarray, series: Sequence[Series]) -> list[str]:
+    """Ids (or ``#index``) of the series that have readings but got paths that are not all finite.
+
+    >>> import pandas as pd
+    >>> t = pd.Timestamp("2024-01-01", tz="UTC")
+    >>> ones, gaps = np.ones(3), np.full(3, np.nan)
+    >>> batch = [Series(ones, t, 60, item_id="ok"), Series(ones, t, 60), Series(gaps, t, 60)]
+    >>> nonfinite_items(np.array([[[1.0]], [[np.nan]], [[np.nan]]]), batch)   # no readings: NaN is its answer
+    ['#1']
+    """
+    return [
+        s.item_id or f"#{k}"
+        for k, s in enumerate(series)
+        if s.observed_count > 0 and not np.isfinite(paths[k]).all()
+    ]
 
 
 def short_history_paths(

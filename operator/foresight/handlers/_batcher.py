@@ -150,11 +150,7 @@ def _check_paths(
     shape = getattr(paths, "shape", None)
     if shape != expected:
         raise ValueError(f"{name} returned paths of shape {shape}, expected {expected}")
-    broken = [
-        s.item_id or f"#{k}"
-        for k, s in enumerate(series)
-        if s.observed_count > 0 and not np.isfinite(paths[k]).all()
-    ]
+    broken = forecasting.nonfinite_items(paths, series)
     if broken:
         listed = ", ".join(broken[:5])
         raise ValueError(f"{name} returned non-finite paths for {len(broken)} series with readings: {listed}")
