@@ -80,8 +80,8 @@ class PrometheusClients:
         self._read_secret = read_secret
         self._transport = transport
         self._own = check_base_url(settings.prometheus_url)
-        allowed = [self._own, *(check_base_url(u) for u in settings.prometheus_allowed_urls)]
-        self._allowed = {_normalized(u) for u in allowed}
+        self._listed = [self._own, *(check_base_url(u) for u in settings.prometheus_allowed_urls)]
+        self._allowed = {_normalized(u) for u in self._listed}
         self._cache: OrderedDict[tuple[object, ...], PrometheusClient] = OrderedDict()
 
     def check_allowed(self, url: str | None) -> str:
@@ -103,11 +103,9 @@ class PrometheusClients:
         except ValueError as exc:
             raise EndpointNotAllowed(str(exc)) from exc
         if _normalized(base) not in self._allowed:
-            listed = (check_base_url(u) for u in self._settings.prometheus_allowed_urls)
-            shown = ", ".join([self._own, *listed])
             raise EndpointNotAllowed(
                 f"{base} is not an allowed Prometheus URL "
-                f"(allowed: {shown}; chart value prometheus.allowedURLs)"
+                f"(allowed: {', '.join(self._listed)}; chart value prometheus.allowedURLs)"
             )
         return base
 
