@@ -89,7 +89,11 @@ def _policy(name: str, pool: str, **actions: Any) -> dict[str, Any]:
 def _deployment(
     api: client.ApiClient, namespace: str, pool: str, replicas: int, spread: str = "ScheduleAnyway"
 ) -> None:
-    """``spread="DoNotSchedule"`` pins an even spread; the default lets evicted pods go anywhere."""
+    """``spread="DoNotSchedule"`` pins an even spread; the default lets evicted pods go anywhere.
+
+    Nodes with a NoSchedule taint the pods do not tolerate (a drained node) are left out of the skew,
+    so a pinned spread still lets a drain move every pod to the nodes that are left.
+    """
     labels = {"app": "svc"}
     client.AppsV1Api(api).create_namespaced_deployment(
         namespace,
@@ -107,6 +111,7 @@ def _deployment(
                                 "maxSkew": 1,
                                 "topologyKey": "kubernetes.io/hostname",
                                 "whenUnsatisfiable": spread,
+                                "nodeTaintsPolicy": "Honor",
                                 "labelSelector": {"matchLabels": labels},
                             }
                         ],
@@ -324,7 +329,7 @@ def test_operator_killed_mid_drain_converges(
 ) -> None:
     pool_label, names = pool
     first, second, spare = names
-    _deployment(api, namespace, pool_label, replicas=9)
+    _deployment(api, namespace, pool_label, replicas=9, spread="DoNotSchedule")
     _pdb(api, namespace, min_available=8)  # one eviction at a time: a drain spans several ticks
     wait_for(lambda: len(_running(api, namespace)) == 9, 120, what="9 Running pods")
     on_first = len(_pods_on(api, namespace, first))

@@ -80,15 +80,15 @@ class DevCluster:
         taints: Sequence[Mapping[str, str]] = (),
         wait_ready_seconds: float = 60.0,
     ) -> list[str]:
-        """Create kwok nodes and wait until kwok reports them Ready."""
+        """Create kwok nodes and wait until the scheduler may place pods on them."""
         with self.api_client() as api:
             names = nodes.create_nodes(api, count, prefix, zones, labels, cpu, memory, taints)
             core = client.CoreV1Api(api)
             for name in names:
                 wait_for(
-                    lambda name=name: nodes.is_ready(core.read_node(name)),  # type: ignore[misc]
+                    lambda name=name: nodes.is_schedulable(core.read_node(name)),  # type: ignore[misc]
                     wait_ready_seconds,
-                    what=f"node {name} Ready",
+                    what=f"node {name} Ready and schedulable",
                 )
         return names
 

@@ -96,5 +96,19 @@ def is_ready(node: client.V1Node) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
 
+def is_schedulable(node: client.V1Node) -> bool:
+    """Ready, not cordoned, and free of the node controller's ``node.kubernetes.io/*`` hard taints.
+
+    A node reports Ready a few seconds before the node lifecycle controller lifts its ``not-ready``
+    taint; pods created in between skip the node.
+    """
+    if not is_ready(node) or (node.spec and node.spec.unschedulable):
+        return False
+    taints = (node.spec.taints if node.spec else None) or []
+    return not any(
+        t.key.startswith("node.kubernetes.io/") and t.effect in ("NoSchedule", "NoExecute") for t in taints
+    )
+
+
 def taint_keys(node: client.V1Node) -> set[str]:
     return {t.key for t in (node.spec.taints or [])} if node.spec else set()
