@@ -20,15 +20,17 @@ from foresight.forecasting._protocol import (
     nonfinite_items,
     quantiles,
 )
-from foresight.forecasting._registry import get, names, register
+from foresight.forecasting._registry import ModelUnavailable, available, get, names, register
 from foresight.forecasting._series import Series
 from foresight.forecasting.artifacts import load, save
 
 __all__ = [
     "BaseForecaster",
     "Forecaster",
+    "ModelUnavailable",
     "NonFiniteForecastError",
     "Series",
+    "available",
     "get",
     "load",
     "names",

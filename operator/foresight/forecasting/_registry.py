@@ -12,12 +12,21 @@ Nothing here imports a model module up front: asking for ``analog`` never import
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
 from foresight.forecasting._protocol import BaseForecaster
 
-__all__ = ["forecaster_class", "get", "names", "register"]
+__all__ = ["ModelUnavailable", "available", "forecaster_class", "get", "names", "register"]
+
+
+class ModelUnavailable(ImportError):
+    """A built-in model whose optional dependencies (a ``foresight[<extra>]``) are not installed."""
+
+    def __init__(self, message: str, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,8 @@ class _Entry:
     module: str
     cls: str
     constructor: str | None = None
+    extra: str | None = None  # the ``foresight[<extra>]`` that installs ``requires``
+    requires: tuple[str, ...] = ()
 
 
 _BUILTINS: dict[str, _Entry] = {
@@ -37,10 +48,10 @@ _BUILTINS: dict[str, _Entry] = {
     "holt-winters": _Entry("foresight.forecasting.holt_winters", "HoltWinters"),
     "fft": _Entry("foresight.forecasting.fft", "FFT"),
     # The shipped pretrained weights when they are there, else an untrained network.
-    "deepar": _Entry("foresight.forecasting.deepar", "DeepAR", "pretrained_or_new"),
+    "deepar": _Entry("foresight.forecasting.deepar", "DeepAR", "pretrained_or_new", "deepar", ("torch",)),
     "auto": _Entry("foresight.forecasting.auto", "Auto"),
     # Pretrained zero-shot network from PyPI (torch); opt-in, see its module docstring.
-    "fracast": _Entry("foresight.forecasting.zero_shot", "Fracast"),
+    "fracast": _Entry("foresight.forecasting.zero_shot", "Fracast", None, "fracast", ("fracast", "torch")),
 }
 _REGISTERED: dict[str, tuple[type[BaseForecaster], str | None]] = {}
 
@@ -57,6 +68,24 @@ def names() -> list[str]:
     True
     """
     return sorted(set(_BUILTINS) | set(_REGISTERED))
+
+
+def available(name: str) -> bool:
+    """Whether model ``name`` can be loaded here: registered, and its optional dependencies installed.
+
+    Looks the dependencies up without importing them.
+
+    >>> available("analog"), available("no-such-model")
+    (True, False)
+    """
+    if name in _REGISTERED:
+        return True
+    entry = _BUILTINS.get(name)
+    return entry is not None and not _missing(entry)
+
+
+def _missing(entry: _Entry) -> list[str]:
+    return [module for module in entry.requires if importlib.util.find_spec(module) is None]
 
 
 def forecaster_class(name: str) -> type[BaseForecaster]:
@@ -82,6 +111,13 @@ def _lookup(name: str) -> tuple[type[BaseForecaster], str | None]:
     entry = _BUILTINS.get(name)
     if entry is None:
         raise KeyError(f"unknown forecaster {name!r}; known: {', '.join(names())}") from None
+    missing = _missing(entry)
+    if missing:
+        raise ModelUnavailable(
+            f"forecast model {name!r} needs foresight[{entry.extra}] "
+            f"(pip install 'foresight[{entry.extra}]'); not installed: {', '.join(missing)}",
+            extra=entry.extra or name,
+        )
     cls = getattr(importlib.import_module(entry.module), entry.cls)
     if not (isinstance(cls, type) and issubclass(cls, BaseForecaster)):
         raise TypeError(f"{entry.module}.{entry.cls} is not a forecaster class")

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from foresight.forecasting import _metrics
+from foresight.forecasting import _metrics, _registry
 from foresight.forecasting._choices import ChoiceCache, allot, gap_softmax
 from foresight.forecasting._protocol import BaseForecaster
 from foresight.forecasting._series import Series
@@ -68,7 +68,11 @@ class Auto(BaseForecaster):
     ) -> None:
         if mode not in ("pick", "blend"):
             raise ValueError("mode must be 'pick' or 'blend'")
-        self.candidates = list(candidates)
+        # The default list skips models whose optional dependencies are not installed (deepar without
+        # foresight[deepar]); a list given explicitly is taken as it is, and fails loudly if it can't load.
+        self.candidates = [
+            c for c in candidates if candidates is not DEFAULT_CANDIDATES or _registry.available(c)
+        ]
         self.backtest_origins = backtest_origins
         self.eval_samples = eval_samples
         self.mode = mode
@@ -101,9 +105,7 @@ class Auto(BaseForecaster):
 
     def model(self, name: str) -> BaseForecaster:
         if name not in self._models:
-            from foresight.forecasting._registry import get
-
-            self._models[name] = get(name)
+            self._models[name] = _registry.get(name)
         return self._models[name]
 
     def fit(self, series: Sequence[Series]) -> Auto:
