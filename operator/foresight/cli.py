@@ -31,7 +31,7 @@ def run(
 ) -> None:
     """Start the operator (kopf), with peering so that only one replica acts."""
     from foresight import config, logs
-    from foresight.handlers.runtime import run as run_operator
+    from foresight.handlers.startup import run as run_operator
 
     overrides = {
         "prometheus_url": prometheus_url,
@@ -100,6 +100,7 @@ def _register_tools() -> None:
         bench,
         bench_operator,
         demo,
+        disk_health,
         evaluate,
         failover_eval,
         forecast,
@@ -113,6 +114,8 @@ def _register_tools() -> None:
     app.command()(bench.bench)
     app.command("bench-report")(bench.bench_report)
     app.command("evaluate-failover")(failover_eval.evaluate_failover)
+    app.command("train-disk-health")(disk_health.train_disk_health)
+    app.command("evaluate-disk-health")(disk_health.evaluate_disk_health)
     app.command("bench-operator")(bench_operator.bench_operator)
     app.command()(demo.demo)
     app.command()(forecast.forecast)

@@ -1,7 +1,11 @@
-"""Operator settings, read once at start-up from flags and ``FORESIGHT_*`` environment variables.
+"""Operator settings, from flags and ``FORESIGHT_*`` environment variables.
 
-The chart sets the environment; the CLI's flags override it. Nothing else reads the environment:
-the ``Settings`` object is passed down explicitly.
+The chart sets the environment; ``foresight run``'s flags override it. The operator reads them once at
+start-up and passes the ``Settings`` object down to its handlers. One thing reads them again on its
+own: loading ``deepar`` by name (:meth:`Settings.deepar_artifact_dir`), since the forecasting registry
+is also used by the CLI commands, which take no settings. Elsewhere the environment is read only for
+what is not the operator's to configure: ``KUBECONFIG`` (the Kubernetes client) and the processes the
+dev cluster and the demo start.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+DEEPAR_ARTIFACT = "deepar-v1"
+"""The shipped DeepAR artifact's directory under ``model_dir``."""
 
 
 class Settings(BaseSettings):
@@ -46,13 +52,26 @@ class Settings(BaseSettings):
     )
     metrics_port: int = Field(default=8080, ge=0, le=65535, description="Operator's own /metrics; 0 = off.")
     liveness_port: int = Field(default=8081, ge=0, le=65535, description="kopf liveness probe; 0 = off.")
-    model_dir: Path = Field(default=REPO_MODELS_DIR, description="Where shipped forecaster artifacts live.")
+    model_dir: Path = Field(
+        default=REPO_MODELS_DIR, description="Where shipped artifacts live (forecasters, the failure prior)."
+    )
+    deepar_artifact: Path | None = Field(
+        default=None, description=f"DeepAR artifact for `deepar`; default: <model_dir>/{DEEPAR_ARTIFACT}."
+    )
     tick_seconds: float = Field(default=30.0, gt=0, description="How often scalers are reconciled.")
     stale_floor_seconds: float = Field(
         default=900.0, ge=0, description="Keep the last good floor this long while the metric source fails."
     )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    def deepar_artifact_dir(self) -> Path:
+        """The directory ``forecasting.get("deepar")`` loads weights from, if it holds an artifact.
+
+        >>> Settings(model_dir=Path("/opt/models")).deepar_artifact_dir()
+        PosixPath('/opt/models/deepar-v1')
+        """
+        return self.deepar_artifact if self.deepar_artifact is not None else self.model_dir / DEEPAR_ARTIFACT
 
     def prometheus_bearer_token(self) -> str | None:
         """The token for Prometheus, from the file (re-read, so rotation works) or the variable."""

@@ -20,6 +20,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 from operator_process import BackgroundLoop, OperatorProcess, running_operator
 
+from foresight.api.v1alpha1 import parse_time
 from foresight.api.v1alpha1.failover_policy import DEFAULT_TAINT_KEY
 from foresight.devcluster import nodes as kwok_nodes
 from foresight.devcluster.handle import DevCluster, wait_for
@@ -149,7 +150,7 @@ def _our_taints(api: client.ApiClient, node: str) -> set[str]:
 
 
 def _time(text: str | None) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else datetime.min.replace(tzinfo=UTC)
+    return parse_time(text) if text else datetime.min.replace(tzinfo=UTC)
 
 
 def _status(api: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:

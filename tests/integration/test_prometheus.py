@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from prometheus_api_client import PrometheusConnect
 
+from foresight.api.v1alpha1 import parse_time
 from foresight.devcluster.handle import DevCluster, wait_for
 
 pytestmark = pytest.mark.integration
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.integration
 def read_csv(path: Path) -> dict[datetime, float]:
     with path.open(newline="") as handle:
         return {
-            datetime.fromisoformat(row["timestamp"].replace("Z", "+00:00")): float(row["value"])
+            parse_time(row["timestamp"]): float(row["value"])
             for row in csv.DictReader(handle)
             if row["observed"] == "1"
         }

@@ -30,7 +30,7 @@ SCRIPT = textwrap.dedent(
 
     import numpy as np, pandas as pd
     import foresight.cli  # every command registers
-    from foresight.handlers import runtime  # the operator
+    from foresight.handlers import startup  # the operator: every handler and its runtime
     from foresight import forecasting
 
     s = forecasting.Series(10 + np.sin(np.arange(600) / 7), pd.Timestamp("2024-01-01", tz="UTC"), 60)

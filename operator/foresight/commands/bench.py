@@ -171,7 +171,7 @@ def bench(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result.to_json(), indent=2) + "\n")
     if plot is not None:
-        from foresight.simulation import _report
+        from foresight.simulation import report as _report  # `report` is bench_report's --report path
 
         _report.save_plot(result, plot, window)
 
@@ -179,7 +179,7 @@ def bench(
 def _report_one(
     path: Path, config: simulation.BenchConfig, images: Path, doc_dir: Path
 ) -> tuple[str, str, dict]:
-    from foresight.simulation import _report
+    from foresight.simulation import report as _report  # `report` is bench_report's --report path
 
     started = time.monotonic()
     result = simulation.run_benchmark(simulation.read_trace(path), config)
@@ -204,7 +204,7 @@ def bench_report(
     ] = False,
 ) -> None:
     """Benchmark every shared load trace and write docs/benchmark.md with its figures."""
-    from foresight.simulation import _report
+    from foresight.simulation import report as _report  # `report` is bench_report's --report path
 
     config = simulation.BenchConfig(
         model=model, eval_days=eval_days, sweep_days=sweep_days, calibrate=calibrate

@@ -32,7 +32,7 @@ from rich.table import Table
 from foresight import forecasting, planning
 from foresight.api.v1alpha1 import PredictiveScalerSpec
 from foresight.forecasting import datasets
-from foresight.handlers._batcher import ForecastBatcher
+from foresight.handlers.batcher import ForecastBatcher
 
 DEFAULT_TRACE = (
     pathlib.Path(__file__).resolve().parents[3].parent

@@ -30,9 +30,9 @@ TAIL_SECONDS = 60.0  # keep watching after the last outcome: the view and the ch
 
 
 def _default_chart() -> Path:
-    from foresight.devcluster import _paths
+    from foresight.devcluster import cache_root
 
-    return _paths.cache_root() / "demo-output" / "fan-chart.png"
+    return cache_root() / "demo-output" / "fan-chart.png"
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

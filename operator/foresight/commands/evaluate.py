@@ -39,12 +39,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from foresight.api.v1alpha1 import parse_duration
 from foresight.forecasting import backtest, datasets
 
 if TYPE_CHECKING:
     from foresight.forecasting import BaseForecaster
 
-__all__ = ["evaluate", "parse_duration", "profile_inference"]
+__all__ = ["evaluate", "profile_inference"]
 
 DEFAULT_MODELS = "deepar,auto,seasonal-naive,holt-winters,fft,theta,naive"
 # The reference every model's CRPS is divided by; always scored.
@@ -54,15 +55,6 @@ PROTOCOL_NOTE = (
     "origins in the last 20 % of each series by time; trained models (deepar) may have seen these "
     "series in training unless evaluated with leave-one-trace-out"
 )
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a duration such as ``30m``, ``1h``, ``90s`` or ``1h30m``.
-
-    >>> parse_duration("30m"), parse_duration("1h30m")
-    (1800.0, 5400.0)
-    """
-    return float(pd.Timedelta(text.replace("m", "min") if text.endswith("m") else text).total_seconds())
 
 
 def evaluate(
@@ -112,8 +104,8 @@ def evaluate(
             columns = columns[:max_series]
     series = datasets.read_trace(trace, time_column=time_column, columns=columns)
     step = series[0].step_seconds
-    horizon_steps = max(1, math.ceil(parse_duration(horizon) / step))
-    startup_seconds, window_seconds = parse_duration(startup), parse_duration(window)
+    horizon_steps = max(1, math.ceil(parse_duration(horizon).total_seconds() / step))
+    startup_seconds, window_seconds = (parse_duration(d).total_seconds() for d in (startup, window))
     peak_steps = backtest.lead_window_steps(step, startup_seconds, window_seconds)
     if horizon_steps <= peak_steps[1]:
         console.print(
@@ -181,11 +173,11 @@ def score_models(
     scored: dict[str, dict[str, Any]] = {}
     for name, model in models.items():
         started = time.perf_counter()
-        paths = backtest.sample(model, bt.histories, horizon_steps, samples, seed)
+        paths, used = backtest.forecast(model, bt.histories, horizon_steps, samples, seed)
         scores = backtest.score(paths, bt, peak_steps)
         scores["seconds"] = round(time.perf_counter() - started, 2)
         if name == "auto":
-            picks = getattr(model, "last_choice", [])
+            picks = [m for m in used if m != name]  # histories too short to choose for name auto itself
             scores["choices"] = {c: picks.count(c) for c in sorted(set(picks))}
         scored[name] = scores
         if fan is not None:

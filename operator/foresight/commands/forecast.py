@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from foresight import forecasting
-from foresight.commands.evaluate import parse_duration
+from foresight.api.v1alpha1 import parse_duration
 from foresight.forecasting import datasets
 
 __all__ = ["fan_chart", "forecast", "history_from_csv", "history_from_prometheus", "sample_paths"]
@@ -58,11 +58,9 @@ def sample_paths(
     model_name: str, history: forecasting.Series, horizon_steps: int, samples: int, seed: int = 0
 ) -> tuple[np.ndarray, str]:
     """``[samples, horizon_steps]`` paths and the model that made them (``auto`` names its pick)."""
-    model = forecasting.get(model_name)
-    paths = model.sample([history], horizon_steps, samples, seed)[0]
-    picks = getattr(model, "last_choice", None)
-    used = f"{model_name}:{picks[0]}" if picks else model_name
-    return paths, used
+    paths, models = forecasting.get(model_name).forecast([history], horizon_steps, samples, seed)
+    used = models[0] if models[0] == model_name else f"{model_name}:{models[0]}"
+    return paths[0], used
 
 
 def fan_chart(
@@ -155,15 +153,15 @@ def forecast(
             series = history_from_prometheus(
                 prometheus_url,
                 str(query),
-                parse_duration(history),
-                int(parse_duration(step)),
+                parse_duration(history).total_seconds(),
+                int(parse_duration(step).total_seconds()),
                 datetime.now(UTC),
             )
         except MetricSourceError as exc:
             console.print(f"[red]{exc.reason}:[/] {exc}")
             raise typer.Exit(1) from exc
         source = str(query)
-    horizon_steps = max(1, math.ceil(parse_duration(horizon) / series.step_seconds))
+    horizon_steps = max(1, math.ceil(parse_duration(horizon).total_seconds() / series.step_seconds))
     with console.status(f"forecasting with {model} ({series.observed_count} observed points)"):
         paths, used = sample_paths(model, series, horizon_steps, samples, seed)
     if not np.isfinite(paths).any():

@@ -27,8 +27,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from foresight.forecasting import datasets
-from foresight.forecasting._series import Series
+from foresight.forecasting import Series, datasets
 
 if TYPE_CHECKING:
     from foresight.forecasting import deepar

@@ -32,12 +32,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from foresight.api.v1alpha1 import parse_duration
 from foresight.commands import evaluate, train
 from foresight.forecasting import backtest, datasets
 
 if TYPE_CHECKING:
-    from foresight.forecasting import deepar
-    from foresight.forecasting._protocol import BaseForecaster
+    from foresight.forecasting import BaseForecaster, deepar
 
 __all__ = ["EVAL_TRACES", "PROTOCOL", "EvalTrace", "Fold", "evaluate_unseen", "leaks", "plan_folds"]
 
@@ -203,8 +203,8 @@ def score_trace(
             columns = columns[:max_series]
     series = datasets.read_trace(path, columns=columns)
     step = series[0].step_seconds
-    horizon_steps = max(1, math.ceil(evaluate.parse_duration(horizon) / step))
-    startup_seconds, window_seconds = evaluate.parse_duration(startup), evaluate.parse_duration(window)
+    horizon_steps = max(1, math.ceil(parse_duration(horizon).total_seconds() / step))
+    startup_seconds, window_seconds = (parse_duration(d).total_seconds() for d in (startup, window))
     peak_steps = backtest.lead_window_steps(step, startup_seconds, window_seconds)
     horizon_steps = max(horizon_steps, peak_steps[1] + 1)  # as evaluate: reach the lead window's end
     bt = backtest.prepare(series, horizon_steps, max_origins=trace.origins)

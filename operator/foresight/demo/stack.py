@@ -24,7 +24,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from foresight.devcluster import _procs, cluster
+from foresight.devcluster import ProcessTable, cluster
 
 REPO = Path(__file__).resolve().parents[3]
 CLUSTER_NAME = "demo"
@@ -191,7 +191,7 @@ class OperatorProcess:
     tick_seconds: float = 5.0
 
     def __post_init__(self) -> None:
-        self.table = _procs.ProcessTable(self.state)
+        self.table = ProcessTable(self.state)
         self.liveness_port = _free_port()
         self.metrics_port = _free_port()
 

@@ -19,6 +19,7 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 
+from foresight.api.v1alpha1 import parse_time
 from foresight.api.v1alpha1.failover_policy import DEFAULT_TAINT_KEY
 from foresight.demo import scenario
 from foresight.devcluster import nodes as kwok_nodes
@@ -202,7 +203,7 @@ def fan_chart(
             decisions[made_at] = snap.forecast
     bands = sorted(
         (
-            datetime.fromisoformat(f["windowStart"].replace("Z", "+00:00")),
+            parse_time(f["windowStart"]),
             f["peakP10"],
             f["peakP50"],
             f["peakP90"],

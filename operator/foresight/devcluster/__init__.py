@@ -5,3 +5,8 @@ module proxy (cached under ``~/.cache/foresight``), starts them with locally gen
 certificates, and starts Prometheus with a real load trace backfilled plus a live feeder.
 Used by ``hack/cluster``, the integration test fixtures and the demo.
 """
+
+from foresight.devcluster._paths import cache_root
+from foresight.devcluster._procs import ProcessTable
+
+__all__ = ["ProcessTable", "cache_root"]

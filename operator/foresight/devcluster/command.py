@@ -13,10 +13,10 @@ import logging
 import sys
 import time
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from foresight.api.v1alpha1 import parse_time
 from foresight.devcluster import cluster
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def _up(args: argparse.Namespace) -> int:
     if args.trace_csv is not None:
         overrides["trace_csv"] = args.trace_csv
     if args.now_at is not None:
-        overrides["trace_now_at"] = _parse_time(args.now_at)
+        overrides["trace_now_at"] = parse_time(args.now_at)
     started = time.monotonic()
     info = cluster.up(cluster.ClusterConfig(**overrides))  # type: ignore[arg-type]
     if args.nodes:
@@ -173,7 +173,7 @@ def _feeder(args: argparse.Namespace) -> int:
     from foresight.devcluster import feeder, trace
 
     replay = trace.Replay(
-        trace.load_csv(args.trace_csv), _parse_time(args.now_at), _parse_time(args.anchor), args.acceleration
+        trace.load_csv(args.trace_csv), parse_time(args.now_at), parse_time(args.anchor), args.acceleration
     )
     feeder.serve(replay, "127.0.0.1", args.port, trace.DEFAULT_LABELS)
     return 0
@@ -192,8 +192,3 @@ def _api_client(kubeconfig: str) -> ApiClient:
     from kubernetes import config
 
     return config.new_client_from_config(config_file=kubeconfig)
-
-
-def _parse_time(text: str) -> datetime:
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

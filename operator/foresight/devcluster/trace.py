@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from foresight.api.v1alpha1 import parse_time
+
 # The demo metric: one gauge, labelled like a real service's request rate.
 METRIC_NAME = "foresight_demo_requests_per_minute"
 METRIC_HELP = "Requests per minute to the demo service, replayed from a real load trace."
@@ -65,17 +67,12 @@ def load_csv(path: Path) -> Trace:
     with opener(path, "rt", newline="") as handle:
         rows = csv.DictReader(handle)
         samples = [
-            Sample(_parse_time(row["timestamp"]), float(row["value"]))
+            Sample(parse_time(row["timestamp"]), float(row["value"]))
             for row in rows
             if row.get("observed", "1") not in ("0", "0.0")
         ]
     samples.sort(key=lambda s: s.at)
     return Trace(tuple(samples))
-
-
-def _parse_time(text: str) -> datetime:
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ blend by recent out-of-sample CRPS).
 
 from foresight.forecasting._protocol import (
     BaseForecaster,
+    Forecast,
     Forecaster,
     NonFiniteForecastError,
     nonfinite_items,
@@ -26,6 +27,7 @@ from foresight.forecasting.artifacts import load, save
 
 __all__ = [
     "BaseForecaster",
+    "Forecast",
     "Forecaster",
     "ModelUnavailable",
     "NonFiniteForecastError",

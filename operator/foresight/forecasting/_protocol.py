@@ -5,6 +5,8 @@ A forecaster has three verbs: ``fit`` (optional), ``sample`` (batched sample pat
 the batch, applies the shared rules for empty and very short histories, and clips
 non-negative series at zero. Models only write ``_sample_batch`` for the histories that are
 long enough, which keeps the edge cases identical across models (and testable once).
+``forecast`` is ``sample`` that also says which model made each series' paths (``auto``
+chooses per series; it writes ``_forecast_batch`` instead).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import pathlib
 from collections.abc import Sequence
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -20,6 +22,7 @@ from foresight.forecasting._series import Series
 
 __all__ = [
     "BaseForecaster",
+    "Forecast",
     "Forecaster",
     "NonFiniteForecastError",
     "nonfinite_items",
@@ -35,6 +38,13 @@ class NonFiniteForecastError(RuntimeError):
     """A model produced NaN or Inf paths for a history that has readings (a bug, never an answer)."""
 
 
+class Forecast(NamedTuple):
+    """Sample paths ``[len(series), n_samples, horizon_steps]`` and, per series, the model that made them."""
+
+    paths: np.ndarray
+    models: list[str]
+
+
 @runtime_checkable
 class Forecaster(Protocol):
     """What the planner and the simulator code against."""
@@ -46,6 +56,10 @@ class Forecaster(Protocol):
     def sample(
         self, series: Sequence[Series], horizon_steps: int, n_samples: int = 100, seed: int = 0
     ) -> np.ndarray: ...
+
+    def forecast(
+        self, series: Sequence[Series], horizon_steps: int, n_samples: int = 100, seed: int = 0
+    ) -> Forecast: ...
 
     def save(self, path: str | pathlib.Path) -> None: ...
 
@@ -97,10 +111,26 @@ class BaseForecaster:
         raises :class:`NonFiniteForecastError` instead of reaching the planner (the operator's
         batcher then uses its fallback model).
         """
+        return self.forecast(series, horizon_steps, n_samples, seed).paths
+
+    def forecast(
+        self, series: Sequence[Series], horizon_steps: int, n_samples: int = 100, seed: int = 0
+    ) -> Forecast:
+        """:meth:`sample`, and per series the model that made its paths: this one, unless the model
+        chooses per series (``auto`` names the candidate it weighted most).
+
+        >>> import pandas as pd
+        >>> s = Series(np.full(60, 5.0), pd.Timestamp("2024-01-01", tz="UTC"), 60)
+        >>> from foresight.forecasting.naive import Naive
+        >>> paths, models = Naive().forecast([s], horizon_steps=3, n_samples=2)
+        >>> paths.shape, models
+        ((1, 2, 3), ['naive'])
+        """
         if horizon_steps < 1 or n_samples < 1:
             raise ValueError("horizon_steps and n_samples must be >= 1")
         batch = list(series)
         out = np.full((len(batch), n_samples, horizon_steps), np.nan)
+        models = [self.name] * len(batch)
         counts = np.array([s.observed_count for s in batch], dtype=int)
         rng = np.random.default_rng(seed)
         short = np.flatnonzero((counts > 0) & (counts < self.min_observed))
@@ -108,7 +138,9 @@ class BaseForecaster:
             out[k] = short_history_paths(batch[k], horizon_steps, n_samples, rng)
         full = np.flatnonzero(counts >= self.min_observed)
         if full.size:
-            out[full] = self._sample_batch([batch[k] for k in full], horizon_steps, n_samples, seed)
+            out[full], chosen = self._forecast_batch([batch[k] for k in full], horizon_steps, n_samples, seed)
+            for k, model in zip(full, chosen, strict=True):
+                models[k] = model
         broken = nonfinite_items(out, batch)
         if broken:
             raise NonFiniteForecastError(
@@ -118,7 +150,13 @@ class BaseForecaster:
         for i, s in enumerate(batch):
             if s.nonnegative:
                 np.maximum(out[i], 0.0, out=out[i])
-        return out
+        return Forecast(out, models)
+
+    def _forecast_batch(
+        self, series: list[Series], horizon_steps: int, n_samples: int, seed: int
+    ) -> Forecast:
+        """Paths for histories long enough to model, and the model that made each (this one)."""
+        return Forecast(self._sample_batch(series, horizon_steps, n_samples, seed), [self.name] * len(series))
 
     def _sample_batch(
         self, series: list[Series], horizon_steps: int, n_samples: int, seed: int

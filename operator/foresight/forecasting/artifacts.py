@@ -11,6 +11,7 @@ import json
 import pathlib
 
 from foresight.forecasting._protocol import BaseForecaster
+from foresight.forecasting._registry import forecaster_class
 
 __all__ = ["load", "save"]
 
@@ -29,8 +30,6 @@ def load(path: str | pathlib.Path) -> BaseForecaster:
     ...     load(d)
     HoltWinters(fit_cycles=2.0, max_fit_steps=6000)
     """
-    from foresight.forecasting._registry import forecaster_class
-
     directory = pathlib.Path(path)
     meta = json.loads((directory / "forecaster.json").read_text())
     return forecaster_class(meta["name"]).from_artifact(directory, meta["config"])

@@ -29,7 +29,7 @@ import numpy as np
 
 from foresight.forecasting import _metrics, _registry
 from foresight.forecasting._choices import ChoiceCache, allot, gap_softmax
-from foresight.forecasting._protocol import BaseForecaster
+from foresight.forecasting._protocol import BaseForecaster, Forecast
 from foresight.forecasting._series import Series
 
 __all__ = ["Auto"]
@@ -46,7 +46,8 @@ class Auto(BaseForecaster):
     >>> import numpy as np, pandas as pd
     >>> s = Series(10 + np.sin(np.arange(500) / 5), pd.Timestamp("2024-01-01", tz="UTC"), 60)
     >>> auto = Auto(candidates=["seasonal-naive", "holt-winters"])
-    >>> auto.sample([s], 5, 20).shape, auto.last_choice   # last_choice: the largest weight
+    >>> paths, models = auto.forecast([s], 5, 20)   # models: per series, the largest weight
+    >>> paths.shape, models
     ((1, 20, 5), ['seasonal-naive'])
     """
 
@@ -82,7 +83,6 @@ class Auto(BaseForecaster):
         self.blend_temperature = blend_temperature
         # Instances may be injected (tests, custom-trained models); otherwise from the registry.
         self._models = dict(models or {})
-        self.last_choice: list[str] = []
         # None: one horizon; 0: score on every call (no reuse).
         self.rescore_every = rescore_every
         self.max_cached = max_cached
@@ -178,11 +178,12 @@ class Auto(BaseForecaster):
             self._choices.put(series[i], horizon_steps, (weights[i].copy(), widen[i].copy()))
         return weights, widen
 
-    def _sample_batch(
+    def _forecast_batch(
         self, series: list[Series], horizon_steps: int, n_samples: int, seed: int
-    ) -> np.ndarray:
+    ) -> Forecast:
+        """Each series' paths blended (or picked) from the candidates; named by its largest weight."""
         weights, widen = self._choose(series, horizon_steps, seed)
-        self.last_choice = [self.candidates[int(np.argmax(w))] for w in weights]
+        chosen = [self.candidates[int(np.argmax(w))] for w in weights]
         # Whole samples per model, adding up to n_samples.
         counts = np.stack([allot(w, n_samples) for w in weights]) if len(series) else weights.astype(int)
         out = np.empty((len(series), n_samples, horizon_steps))
@@ -200,7 +201,7 @@ class Auto(BaseForecaster):
                 n = int(counts[j, c])
                 out[j, filled[j] : filled[j] + n] = paths[row, :n]
                 filled[j] += n
-        return out
+        return Forecast(out, chosen)
 
 
 def _needed_widening(paths: np.ndarray, actual: np.ndarray) -> np.ndarray:

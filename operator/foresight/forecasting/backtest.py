@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from foresight.forecasting import _metrics, _residuals
-from foresight.forecasting._protocol import BaseForecaster
+from foresight.forecasting._protocol import BaseForecaster, Forecast
 from foresight.forecasting._series import Series
 from foresight.forecasting.datasets import TEST_FRACTION, split_index
 
@@ -90,11 +90,19 @@ def sample(
     forecaster: BaseForecaster, histories: Sequence[Series], horizon: int, n_samples: int = 100, seed: int = 0
 ) -> np.ndarray:
     """``forecaster.sample`` in chunks of ``MAX_BATCH`` histories."""
+    return forecast(forecaster, histories, horizon, n_samples, seed).paths
+
+
+def forecast(
+    forecaster: BaseForecaster, histories: Sequence[Series], horizon: int, n_samples: int = 100, seed: int = 0
+) -> Forecast:
+    """``forecaster.forecast`` in chunks of ``MAX_BATCH`` histories: the paths and who made each."""
     parts = [
-        forecaster.sample(histories[i : i + MAX_BATCH], horizon, n_samples, seed)
+        forecaster.forecast(histories[i : i + MAX_BATCH], horizon, n_samples, seed)
         for i in range(0, len(histories), MAX_BATCH)
     ]
-    return np.concatenate(parts) if parts else np.empty((0, n_samples, horizon))
+    paths = np.concatenate([p.paths for p in parts]) if parts else np.empty((0, n_samples, horizon))
+    return Forecast(paths, [model for p in parts for model in p.models])
 
 
 def lead_window_steps(step_seconds: float, startup_seconds: float, window_seconds: float) -> tuple[int, int]:

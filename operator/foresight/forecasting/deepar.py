@@ -39,7 +39,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import pathlib
 import time
 import warnings
@@ -51,6 +50,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from foresight.config import DEEPAR_ARTIFACT, REPO_MODELS_DIR, Settings
+from foresight.forecasting import artifacts
 from foresight.forecasting._protocol import BaseForecaster, short_history_paths
 from foresight.forecasting._residuals import DAY_SECONDS
 from foresight.forecasting._series import Series, interpolate_gaps
@@ -58,7 +59,8 @@ from foresight.forecasting._series import Series, interpolate_gaps
 __all__ = ["DEFAULT_ARTIFACT", "DeepAR", "DeepARConfig"]
 
 # models/deepar-v1 at the repository root (the package is installed from operator/).
-DEFAULT_ARTIFACT = pathlib.Path(__file__).resolve().parents[3] / "models" / "deepar-v1"
+# The artifact shipped in the repository (the image's is wherever Settings.model_dir says).
+DEFAULT_ARTIFACT = REPO_MODELS_DIR / DEEPAR_ARTIFACT
 # sin/cos minute-of-day, sin/cos day-of-week, then (value, availability) for: one day ago,
 # the mean of the same time of day over the last 7 days, one week ago. Seasonal values are
 # averaged over +-15 minutes so a noisy single reading (request counts) does not dominate.
@@ -348,11 +350,10 @@ class DeepAR(BaseForecaster):
 
     @classmethod
     def pretrained_or_new(cls, **kwargs: Any) -> DeepAR:
-        """The registry's factory: the shipped artifact when called without arguments."""
-        path = pathlib.Path(os.environ.get("FORESIGHT_DEEPAR_ARTIFACT", DEFAULT_ARTIFACT))
+        """The registry's factory: without arguments, the artifact the settings name
+        (``FORESIGHT_DEEPAR_ARTIFACT``, else ``<FORESIGHT_MODEL_DIR>/deepar-v1``) if it is there."""
+        path = Settings().deepar_artifact_dir()
         if not kwargs and (path / "forecaster.json").exists():
-            from foresight.forecasting import artifacts
-
             model = artifacts.load(path)
             assert isinstance(model, DeepAR)
             return model

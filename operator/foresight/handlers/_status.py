@@ -1,4 +1,4 @@
-"""Status helpers shared by the controllers: conditions, timestamps, validation messages."""
+"""Status helpers shared by the controllers: conditions, timestamps, validation messages, the tick loop."""
 
 from __future__ import annotations
 
@@ -19,6 +19,18 @@ MESSAGE_LIMIT = 1024
 """Longest condition message written: status is for people, and an echo of input must stay bounded."""
 SetCondition = Callable[[str, ConditionStatus, str, str], None]
 log = logs.get(__name__)
+
+
+class NotReady(kopf.PermanentError):
+    """What a pass cannot get past by retrying it: an invalid spec, a missing target, a refused URL.
+
+    Reported as ``Ready=False`` with ``reason``; the next tick looks again, since the spec or the
+    cluster may have changed by then.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class _WithConditions(Protocol):

@@ -2,22 +2,26 @@
 
 A per-resource daemon calls ``reconcile`` every tick; ``reconcile`` looks at the world as it is now
 (spec, HPA, metric) and is idempotent, so a restarted operator converges from the API's state alone.
+Each pass observes (spec, HPA, workload, metric history), decides (forecast, then
+:func:`foresight.planning.decide`) and applies (HPA floor, headroom placeholders) unless in dryRun.
 Policy arithmetic lives in :mod:`foresight.planning`; Kubernetes I/O in :mod:`foresight.kube`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import kopf
 import numpy as np
 from pydantic import ValidationError
 
-from foresight import forecasting, logs, planning
+from foresight import forecasting, planning
 from foresight.api import GROUP
 from foresight.api.v1alpha1 import (
     VERSION,
@@ -28,73 +32,68 @@ from foresight.api.v1alpha1 import (
     PredictiveScalerSpec,
     PredictiveScalerStatus,
     parse_duration,
+    parse_time,
     predictive_scaler,
 )
 from foresight.config import Settings
 from foresight.handlers import _events as events
 from foresight.handlers import telemetry
-from foresight.handlers._batcher import ForecastBatcher
-from foresight.handlers._status import ConditionStatus, condition_setter, describe, every_tick, iso
+from foresight.handlers._status import (
+    ConditionStatus,
+    NotReady,
+    SetCondition,
+    condition_setter,
+    describe,
+    every_tick,
+    iso,
+)
+from foresight.handlers.runtime import Runtime, ScalerMemory
 from foresight.kube import client as kube
 from foresight.kube import headroom as kube_headroom
 from foresight.kube import hpa as hpas
 from foresight.metrics import (
     EndpointNotAllowed,
     MetricSourceError,
-    PrometheusClient,
-    PrometheusClients,
-    SecretRef,
     TenancyError,
     check_namespace_pinned,
     clean_message,
 )
-from foresight.planning.accuracy import AccuracyTracker
-from foresight.planning.headroom import headroom_replicas
+from foresight.planning import headroom, staleness
 
 PLURAL = predictive_scaler.PLURAL
-CONFLICT_RETRIES = 3
-log = logs.get(__name__)
+HeadroomCondition = tuple[ConditionStatus, str, str]
 
 
-@dataclass
-class ScalerMemory:
-    """What one scaler keeps between ticks in memory; losing it (restart) is safe by construction."""
+@dataclass(frozen=True)
+class _Observed:
+    """What a pass saw before deciding: the valid spec, the HPA it may steer, and the workload."""
 
-    desired_history: tuple[tuple[datetime, int], ...] = ()
-    accuracy: AccuracyTracker = field(default_factory=AccuracyTracker)
-    calibration: planning.PeakCalibration = field(default_factory=planning.PeakCalibration)
+    name: str
+    namespace: str
+    spec: PredictiveScalerSpec
+    hpa: hpas.HpaState
+    workload: dict[str, Any]
+    owner: dict[str, Any]  # this scaler, as owner of the HPA and placeholders it creates
+    changed_by_other: str | None  # a floor change by another writer since Foresight's last one
+    step_seconds: int
 
-
-@dataclass
-class Runtime:
-    """Process-wide collaborators, built once at start-up and shared by all handlers."""
-
-    settings: Settings
-    batcher: ForecastBatcher
-    scalers: dict[str, ScalerMemory] = field(default_factory=dict)
-    prometheus: PrometheusClients = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.prometheus = PrometheusClients(self.settings, read_secret=kube.get_secret_value)
-
-    def prometheus_for(self, spec: PredictiveScalerSpec, namespace: str) -> PrometheusClient:
-        """A client for the scaler's Prometheus, with only the credentials that endpoint may have."""
-        source = spec.metric.prometheus
-        ref = source.auth_secret_ref
-        secret = SecretRef(namespace, ref.name, ref.key) if ref is not None else None
-        return self.prometheus.get(source.url, secret)
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
 
 
-def _parse_time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+@dataclass(frozen=True)
+class _Forecast:
+    """The history read from Prometheus and the sample paths forecast from it."""
 
+    history: forecasting.Series
+    paths: np.ndarray
+    model_used: str
 
-class _Outcome(Exception):
-    """Ends a reconcile early with a condition to report (not an error of the operator)."""
-
-    def __init__(self, type_: str, status: ConditionStatus, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.condition = (type_, status, reason, message)
+    @property
+    def last_observed(self) -> datetime:
+        history = self.history
+        return history.start + timedelta(seconds=history.step_seconds * (len(history.values) - 1))
 
 
 async def reconcile(
@@ -107,144 +106,28 @@ async def reconcile(
 ) -> PredictiveScalerStatus:
     """One level-based pass: read spec, HPA and metric; decide; apply (unless dryRun); report."""
     started = time.perf_counter()
-    key = f"{namespace}/{name}"
-    old = _status_of(body)
-    status = old.model_copy(deep=True)
+    status = _status_of(body)
     status.observed_generation = body.get("metadata", {}).get("generation")
-    generation = status.observed_generation
-
-    condition = condition_setter(status, now, generation)
-
+    condition = condition_setter(status, now, status.observed_generation)
     try:
-        spec = _validate(body, namespace, runtime.settings)
-        _check_endpoint(runtime, spec)
-        memory = runtime.scalers.setdefault(key, ScalerMemory())
-        hpa, workload = await _ensure_hpa(spec, name, namespace, body)
-        hpa_state = hpas.HpaState.from_object(hpa)
-        status.hpa_name = hpa_state.name
-        hpas.check_can_steer(hpa_state, key)
-        condition("Conflict", "False", "NoConflict", "no other controller steers this HPA")
-        changed_by_other = hpas.external_change(hpa_state)
-        if changed_by_other:
-            events.warn(
-                body,
-                "ExternalChange",
-                f"HPA {hpa_state.name}: {changed_by_other}; adopting it",
-            )
-
-        step = int(parse_duration(spec.forecast.step).total_seconds())
+        seen = await _observe(runtime, name, namespace, body)
+        _adopt(seen, status, body, condition)
         try:
-            history = await _history(runtime, spec, namespace, now, step, key)
+            history = await _history(runtime, seen, now)
         except MetricSourceError as exc:
             telemetry.prometheus_errors.labels(namespace, name, exc.reason).inc()
-            await _degrade(spec, hpa_state, key, status, now, runtime.settings, exc, condition)
+            await _degrade(seen, status, now, runtime.settings, exc, condition)
             return status
         condition("Degraded", "False", "MetricHealthy", "the metric source answered")
-
-        horizon_steps = max(1, int(parse_duration(spec.forecast.horizon).total_seconds() // step))
-        model = spec.forecast.model
-        paths, model_used = await runtime.batcher.sample(model, history, horizon_steps, spec.forecast.samples)
-        observed = _last_finite(history.values)
-        memory.accuracy.observe_values(history.start, history.step_seconds, history.values)
-        last_observed = history.start + timedelta(seconds=history.step_seconds * (len(history.values) - 1))
-        memory.accuracy.record(
-            paths,
-            last_observed=last_observed,
-            step_seconds=history.step_seconds,
-            quantile=spec.forecast.quantile,
-        )
-
-        if not memory.desired_history and hpa_state.managed_by == key:
-            # Fresh memory (new process) on an HPA we already steer: treat the current floor as recently
-            # desired, so a restart never shortcuts the scale-down stabilization.
-            memory.desired_history = ((now, hpa_state.min_replicas),)
-        policy = planning.PlanningPolicy.from_spec(
-            spec, control_interval_seconds=max(step, int(runtime.settings.tick_seconds))
-        )
-        current = planning.CurrentState(
-            current_floor=hpa_state.min_replicas,
-            observed_load=observed,
-            hpa_min_replicas=hpa_state.min_replicas if changed_by_other else hpa_state.baseline_min_replicas,
-            hpa_max_replicas=hpa_state.max_replicas,
-            desired_history=memory.desired_history,
-        )
-        calibration = (
-            memory.calibration.observe_grid(history.start.timestamp(), history.step_seconds, history.clean())
-            if policy.calibrate
-            else None
-        )
-        decision = planning.decide(
-            policy,
-            paths,
-            step,
-            current,
-            now,
-            samples_start=last_observed + timedelta(seconds=step),
-            calibration=calibration,
-        )
-        if calibration is not None and decision.raw_peak_at_quantile is not None:
-            calibration = calibration.expect(
-                decision.window_start, decision.window_end, decision.raw_peak_at_quantile
-            )
-        # Switched off, the record is dropped: switched on again, it starts afresh.
-        memory.calibration = calibration or planning.PeakCalibration()
-        memory.desired_history = planning.record_desired(
-            memory.desired_history,
-            now,
-            decision.desired_replicas,
-            spec.scaling.scale_down.stabilization_seconds,
-        )
-
-        status.observed_load = _round(observed)
-        status.model = model_used if model_used.startswith(model) else f"{model}:{model_used}"
-        status.desired_replicas = decision.desired_replicas
-        status.forecast = ForecastSummary(
-            peak_p10=_round(decision.peak_p10),
-            peak_p50=_round(decision.peak_p50),
-            peak_p90=_round(decision.peak_p90),
-            peak_at_quantile=_round(decision.peak_at_quantile),
-            peak_time=iso(decision.peak_time) if decision.peak_time else None,
-            window_start=iso(decision.window_start),
-            window_end=iso(decision.window_end),
-            confidence=_confidence(history, step),
-        )
-        status.accuracy = Accuracy(**memory.accuracy.summary())
-        status.original_hpa = OriginalHpa(
-            min_replicas=hpa_state.original_min_replicas or hpa_state.min_replicas,
-            max_replicas=hpa_state.original_max_replicas or hpa_state.max_replicas,
-        )
-
-        if spec.scaling.mode == "dryRun":
-            await _restore(namespace, hpa_state.name, key)
-            status.applied_min_replicas = None
-            condition("Ready", "True", "DryRun", f"would set HPA floor to {decision.floor}; changing nothing")
-        else:
-            applied = await _apply_floor(
-                namespace, hpa_state.name, key, decision.floor, bool(changed_by_other)
-            )
-            if applied != hpa_state.min_replicas:
-                events.info(body, "FloorChanged", decision.reason)
-                telemetry.hpa_patches.labels(namespace, name, "floor").inc()
-            status.applied_min_replicas = applied
-            condition("Ready", "True", "Applied", decision.reason)
-        template = (workload.get("spec") or {}).get("template")
-        desired = decision.desired_replicas
-        headroom = await _sync_headroom(spec, name, namespace, body, paths, desired, template)
-        if headroom is not None:
-            condition("Headroom", *headroom)
-        else:
-            status.conditions = [c for c in status.conditions if c.type != "Headroom"]
-        status.last_decision = Decision(
-            time=iso(now),
-            desired_replicas=decision.desired_replicas,
-            floor=decision.floor,
-            reason=decision.reason,
-        )
+        forecast = await _forecast(runtime, seen, history)
+        decision = _decide(runtime, seen, forecast, now)
+        _report(status, seen, forecast, decision, runtime.scalers[seen.key])
+        await _apply(seen, forecast, decision, body, status, condition, now)
         _export(namespace, name, status, decision)
-    except _Outcome as outcome:
-        condition(*outcome.condition)
-        if outcome.condition[0] == "Conflict":
-            condition("Ready", "False", "Conflict", outcome.condition[3])
+    except NotReady as exc:
+        condition("Ready", "False", exc.reason, str(exc))
+    except kube.KeptChanging as exc:
+        condition("Ready", "False", "ConflictRetriesExhausted", f"{exc}; will retry")
     except hpas.HpaConflict as exc:
         condition("Conflict", "True", "HpaSteeredElsewhere", str(exc))
         condition("Ready", "False", "Conflict", str(exc))
@@ -253,71 +136,23 @@ async def reconcile(
     return status
 
 
-async def _sync_headroom(
-    spec: PredictiveScalerSpec,
-    name: str,
-    namespace: str,
-    body: dict[str, Any],
-    paths: np.ndarray,
-    desired_replicas: int,
-    template: dict[str, Any] | None,
-) -> tuple[ConditionStatus, str, str] | None:
-    """Keep as many placeholder pods as the rest of the horizon's peak needs beyond the floor.
+# --- observe -----------------------------------------------------------------------------------
 
-    Returns the Headroom condition (status, reason, message), or None when headroom is off.
-    """
-    headroom = spec.scaling.headroom
-    wanted = 0
-    outcome: tuple[ConditionStatus, str, str] | None = None
-    if headroom.enabled and spec.scaling.mode == "active":
-        ns = await asyncio.to_thread(kube.get_namespace, namespace)
-        if not kube_headroom.namespace_opted_in(ns):
-            label = f"{kube_headroom.NAMESPACE_OPT_IN_LABEL}={kube_headroom.NAMESPACE_OPT_IN_VALUE}"
-            message = f"label namespace {namespace} with {label} to allow headroom placeholders"
-            outcome = ("False", "NamespaceNotOptedIn", message)
-        else:
-            wanted = headroom_replicas(
-                paths,
-                capacity_per_replica=spec.metric.capacity_per_replica,
-                quantile=spec.forecast.quantile,
-                desired_replicas=desired_replicas,
-                max_replicas=spec.scaling.max_replicas,
-            )
-            outcome = ("True", "Reserved", f"{wanted} placeholder pod(s) wanted")
-    selector = f"{kube_headroom.HEADROOM_LABEL}={name}"
-    existing = await asyncio.to_thread(kube.list_pods, f"metadata.namespace={namespace}", selector)
-    names = sorted(p["metadata"]["name"] for p in existing if not p["metadata"].get("deletionTimestamp"))
-    for extra in names[wanted:]:
-        await asyncio.to_thread(kube.delete_pod, namespace, extra)
-    taken = set(names)
+
+async def _observe(runtime: Runtime, name: str, namespace: str, body: dict[str, Any]) -> _Observed:
+    """The valid spec, the HPA (created if the scaler owns one) and the workload; ``NotReady`` if unusable."""
+    spec = _validate(body, namespace, runtime.settings)
+    _check_endpoint(runtime, spec)
     owner = {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": predictive_scaler.KIND,
         "name": name,
         "uid": body["metadata"]["uid"],
     }
-    index = 0
-    for _ in range(wanted - len(names[:wanted])):
-        while f"{name}-headroom-{index}" in taken:
-            index += 1
-        manifest = kube_headroom.placeholder_pod(
-            scaler=name,
-            namespace=namespace,
-            index=index,
-            priority_class_name=headroom.priority_class_name,
-            cpu=headroom.cpu_per_replica,
-            memory=headroom.memory_per_replica,
-            owner=owner,
-            template=template,
-        )
-        taken.add(manifest["metadata"]["name"])
-        try:
-            await asyncio.to_thread(kube.create_pod, namespace, manifest)
-        except kube.Conflict:
-            pass  # created by an earlier tick whose list we raced
-        except kube.Refused as exc:  # RBAC or the chart's admission policy
-            return "False", "PlaceholderRefused", clean_message(str(exc), limit=600)
-    return outcome
+    hpa, workload = await _ensure_hpa(spec, namespace, owner)
+    state = hpas.HpaState.from_object(hpa)
+    step_seconds = int(parse_duration(spec.forecast.step).total_seconds())
+    return _Observed(name, namespace, spec, state, workload, owner, hpas.external_change(state), step_seconds)
 
 
 def _status_of(body: dict[str, Any]) -> PredictiveScalerStatus:
@@ -331,12 +166,12 @@ def _validate(body: dict[str, Any], namespace: str, settings: Settings) -> Predi
     try:
         spec = PredictiveScalerSpec.model_validate(body.get("spec") or {})
     except ValidationError as exc:
-        raise _Outcome("Ready", "False", "InvalidSpec", describe(exc)) from exc
+        raise NotReady("InvalidSpec", describe(exc)) from exc
     if not settings.allow_cross_namespace_queries:
         try:
             check_namespace_pinned(spec.metric.prometheus.query, namespace)
         except TenancyError as exc:
-            raise _Outcome("Ready", "False", "QueryNotAllowed", str(exc)) from exc
+            raise NotReady("QueryNotAllowed", str(exc)) from exc
     return spec
 
 
@@ -345,24 +180,24 @@ def _check_endpoint(runtime: Runtime, spec: PredictiveScalerSpec) -> None:
     try:
         runtime.prometheus.check_allowed(spec.metric.prometheus.url)
     except EndpointNotAllowed as exc:
-        raise _Outcome("Ready", "False", "URLNotAllowed", str(exc)) from exc
+        raise NotReady("URLNotAllowed", str(exc)) from exc
 
 
 async def _ensure_hpa(
-    spec: PredictiveScalerSpec, name: str, namespace: str, body: dict[str, Any]
+    spec: PredictiveScalerSpec, namespace: str, owner: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The HPA this scaler steers (created if it owns one) and the workload it scales."""
     target = spec.scale_target_ref
     try:
         workload = await asyncio.to_thread(kube.get_workload, namespace, target.kind, target.name)
     except kube.NotFound as exc:
-        raise _Outcome("Ready", "False", "TargetMissing", f"{target.kind} {target.name} not found") from exc
+        raise NotReady("TargetMissing", f"{target.kind} {target.name} not found") from exc
     hpa_name = spec.hpa_ref.name if spec.hpa_ref else f"{target.name}-foresight"
     try:
         return await asyncio.to_thread(kube.get_hpa, namespace, hpa_name), workload
     except kube.NotFound as exc:
         if spec.hpa_ref is not None:
-            raise _Outcome("Ready", "False", "HpaMissing", f"HPA {hpa_name} not found") from exc
+            raise NotReady("HpaMissing", f"HPA {hpa_name} not found") from exc
     manifest = hpas.owned_hpa_manifest(
         name=hpa_name,
         namespace=namespace,
@@ -370,113 +205,298 @@ async def _ensure_hpa(
         target_name=target.name,
         min_replicas=spec.scaling.min_replicas,
         max_replicas=spec.scaling.max_replicas,
-        owner={
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": predictive_scaler.KIND,
-            "name": name,
-            "uid": body["metadata"]["uid"],
-        },
+        owner=owner,
     )
     return await asyncio.to_thread(kube.create_hpa, namespace, manifest), workload
 
 
-async def _history(
-    runtime: Runtime, spec: PredictiveScalerSpec, namespace: str, now: datetime, step: int, key: str
-) -> forecasting.Series:
-    client = await asyncio.to_thread(runtime.prometheus_for, spec, namespace)
-    start = now - parse_duration(spec.forecast.history)
+def _adopt(
+    seen: _Observed, status: PredictiveScalerStatus, body: dict[str, Any], condition: SetCondition
+) -> None:
+    """Record the HPA; refuse one another controller steers; adopt a floor another writer changed."""
+    status.hpa_name = seen.hpa.name
+    hpas.check_can_steer(seen.hpa, seen.key)
+    condition("Conflict", "False", "NoConflict", "no other controller steers this HPA")
+    if seen.changed_by_other:
+        events.warn(body, "ExternalChange", f"HPA {seen.hpa.name}: {seen.changed_by_other}; adopting it")
+
+
+async def _history(runtime: Runtime, seen: _Observed, now: datetime) -> forecasting.Series:
+    """The metric's history up to ``now``, on a step-aligned grid, from its first reading on."""
+    step = seen.step_seconds
+    client = await asyncio.to_thread(runtime.prometheus_for, seen.spec, seen.namespace)
+    start = now - parse_duration(seen.spec.forecast.history)
     # Align the grid to the step so consecutive ticks see the same points.
     end = datetime.fromtimestamp(now.timestamp() // step * step, tz=UTC)
-    sampled = await asyncio.to_thread(client.single, spec.metric.prometheus.query, start, end, step)
-    values = sampled.values
-    finite = np.flatnonzero(np.isfinite(values))
-    values = values[finite[0] :]  # leading gaps carry no information
+    sampled = await asyncio.to_thread(client.single, seen.spec.metric.prometheus.query, start, end, step)
+    finite = np.flatnonzero(np.isfinite(sampled.values))
     first = sampled.start + timedelta(seconds=int(finite[0]) * sampled.step_seconds)
-    return forecasting.Series(values=values, start=first, step_seconds=sampled.step_seconds, item_id=key)
+    # Leading gaps carry no information.
+    values = sampled.values[finite[0] :]
+    return forecasting.Series(values=values, start=first, step_seconds=sampled.step_seconds, item_id=seen.key)
 
 
-def _round(value: float | None) -> float | None:
-    """Four significant digits: status is for people, and float noise (76.10000000000001) is not."""
-    return None if value is None else float(f"{value:.4g}")
+# --- decide ------------------------------------------------------------------------------------
 
 
-def _last_finite(values: np.ndarray) -> float | None:
-    finite = values[np.isfinite(values)]
-    return float(finite[-1]) if finite.size else None
+async def _forecast(runtime: Runtime, seen: _Observed, history: forecasting.Series) -> _Forecast:
+    """Sample paths over the horizon, batched with every other scaler's forecast this tick."""
+    forecast = seen.spec.forecast
+    horizon_steps = max(1, int(parse_duration(forecast.horizon).total_seconds() // seen.step_seconds))
+    paths, model_used = await runtime.batcher.sample(forecast.model, history, horizon_steps, forecast.samples)
+    return _Forecast(history, paths, model_used)
 
 
-def _confidence(history: forecasting.Series, step: int) -> Literal["cold-start", "low", "normal"]:
-    hours = len(history.values) * step / 3600
-    return "cold-start" if hours < 6 else "low" if hours < 48 else "normal"
+def _decide(
+    runtime: Runtime, seen: _Observed, forecast: _Forecast, now: datetime
+) -> planning.ScalingDecision:
+    """The planner's floor for now; remembers what the next tick needs (desired history, calibration)."""
+    memory = runtime.scalers.setdefault(seen.key, ScalerMemory())
+    _track_accuracy(memory, seen.spec, forecast)
+    if not memory.desired_history and seen.hpa.managed_by == seen.key:
+        # Fresh memory (new process) on an HPA we already steer: treat the current floor as recently
+        # desired, so a restart never shortcuts the scale-down stabilization.
+        memory.desired_history = ((now, seen.hpa.min_replicas),)
+    step = seen.step_seconds
+    policy = planning.PlanningPolicy.from_spec(
+        seen.spec, control_interval_seconds=max(step, int(runtime.settings.tick_seconds))
+    )
+    history = forecast.history
+    calibration = (
+        memory.calibration.observe_grid(history.start.timestamp(), history.step_seconds, history.clean())
+        if policy.calibrate
+        else None
+    )
+    samples_start = forecast.last_observed + timedelta(seconds=step)
+    current = _current_state(seen, memory, history)
+    decision = planning.decide(
+        policy, forecast.paths, step, current, now, samples_start=samples_start, calibration=calibration
+    )
+    if calibration is not None and decision.raw_peak_at_quantile is not None:
+        calibration = calibration.expect(
+            decision.window_start, decision.window_end, decision.raw_peak_at_quantile
+        )
+    # Switched off, the record is dropped: switched on again, it starts afresh.
+    memory.calibration = calibration or planning.PeakCalibration()
+    memory.desired_history = planning.record_desired(
+        memory.desired_history,
+        now,
+        decision.desired_replicas,
+        seen.spec.scaling.scale_down.stabilization_seconds,
+    )
+    return decision
+
+
+def _track_accuracy(memory: ScalerMemory, spec: PredictiveScalerSpec, forecast: _Forecast) -> None:
+    """Score earlier forecasts against the readings that have come in, and keep this one to score later."""
+    history = forecast.history
+    memory.accuracy.observe_values(history.start, history.step_seconds, history.values)
+    memory.accuracy.record(
+        forecast.paths,
+        last_observed=forecast.last_observed,
+        step_seconds=history.step_seconds,
+        quantile=spec.forecast.quantile,
+    )
+
+
+def _current_state(
+    seen: _Observed, memory: ScalerMemory, history: forecasting.Series
+) -> planning.CurrentState:
+    hpa = seen.hpa
+    return planning.CurrentState(
+        current_floor=hpa.min_replicas,
+        observed_load=_last_finite(history.values),
+        hpa_min_replicas=hpa.min_replicas if seen.changed_by_other else hpa.baseline_min_replicas,
+        hpa_max_replicas=hpa.max_replicas,
+        desired_history=memory.desired_history,
+    )
 
 
 async def _degrade(
-    spec: PredictiveScalerSpec,
-    hpa_state: hpas.HpaState,
-    key: str,
+    seen: _Observed,
     status: PredictiveScalerStatus,
     now: datetime,
     settings: Settings,
     error: MetricSourceError,
-    condition: Any,
+    condition: SetCondition,
 ) -> None:
     """Metric source failing: keep the last good floor for a bounded time, then restore the original."""
-    last_good = _parse_time(status.last_decision.time) if status.last_decision else None
-    age = (now - last_good).total_seconds() if last_good else float("inf")
-    limit = int(settings.stale_floor_seconds)
-    if age <= settings.stale_floor_seconds:
-        condition(
-            "Degraded",
-            "True",
-            error.reason,
-            f"{error}; keeping the last good floor ({int(age)}s old, limit {limit}s)",
-        )
-        return
-    namespace = key.split("/", 1)[0]
-    restored = await _restore(namespace, hpa_state.name, key)
-    status.applied_min_replicas = None
-    if last_good is None:
-        what = "no good forecast yet"
+    last_good = parse_time(status.last_decision.time) if status.last_decision else None
+    rule = staleness.stale_floor(last_good, now, settings.stale_floor_seconds)
+    restored = False
+    if not rule.keep:
+        restored = await _restore(seen.namespace, seen.hpa.name, seen.key)
+        status.applied_min_replicas = None
+    condition("Degraded", "True", error.reason, rule.message(str(error), restored))
+
+
+# --- apply -------------------------------------------------------------------------------------
+
+
+async def _apply(
+    seen: _Observed,
+    forecast: _Forecast,
+    decision: planning.ScalingDecision,
+    body: dict[str, Any],
+    status: PredictiveScalerStatus,
+    condition: SetCondition,
+    now: datetime,
+) -> None:
+    """Set the HPA floor (in dryRun: put the HPA back) and the headroom placeholders; record the decision."""
+    if seen.spec.scaling.mode == "dryRun":
+        await _restore(seen.namespace, seen.hpa.name, seen.key)
+        status.applied_min_replicas = None
+        condition("Ready", "True", "DryRun", f"would set HPA floor to {decision.floor}; changing nothing")
     else:
-        what = f"no good forecast for {int(age)}s (limit {limit}s)"
-    action = "original HPA floor restored" if restored else "HPA floor left as the HPA's own"
-    condition("Degraded", "True", error.reason, f"{error}; {what}, {action}")
+        applied = await _apply_floor(seen, decision.floor)
+        if applied != seen.hpa.min_replicas:
+            events.info(body, "FloorChanged", decision.reason)
+            telemetry.hpa_patches.labels(seen.namespace, seen.name, "floor").inc()
+        status.applied_min_replicas = applied
+        condition("Ready", "True", "Applied", decision.reason)
+    outcome = await _sync_headroom(seen, forecast.paths, decision.desired_replicas)
+    if outcome is not None:
+        condition("Headroom", *outcome)
+    else:
+        status.conditions = [c for c in status.conditions if c.type != "Headroom"]
+    status.last_decision = Decision(
+        time=iso(now),
+        desired_replicas=decision.desired_replicas,
+        floor=decision.floor,
+        reason=decision.reason,
+    )
 
 
-async def _apply_floor(namespace: str, hpa_name: str, key: str, floor: int, adopt_external: bool) -> int:
-    """Set the floor with optimistic concurrency: re-read and retry on 409."""
-    for attempt in range(CONFLICT_RETRIES):
-        state = hpas.HpaState.from_object(await asyncio.to_thread(kube.get_hpa, namespace, hpa_name))
-        hpas.check_can_steer(state, key)
-        if state.min_replicas == floor and state.managed_by == key:
-            return floor
-        patch = hpas.floor_patch(state, key, floor, adopt_external=adopt_external)
-        try:
-            await asyncio.to_thread(kube.patch_hpa, namespace, hpa_name, patch)
-            return floor
-        except kube.Conflict:
-            log.info("hpa changed while patching, retrying", hpa=hpa_name, attempt=attempt + 1)
-    raise _Outcome("Ready", "False", "ConflictRetriesExhausted", f"HPA {hpa_name} kept changing; will retry")
+async def _apply_floor(seen: _Observed, floor: int) -> int:
+    """Set the floor with optimistic concurrency (re-read and retry on 409); returns the floor set."""
+
+    def patch_for(state: hpas.HpaState) -> dict[str, Any] | None:
+        hpas.check_can_steer(state, seen.key)
+        if state.min_replicas == floor and state.managed_by == seen.key:
+            return None
+        return hpas.floor_patch(state, seen.key, floor, adopt_external=bool(seen.changed_by_other))
+
+    await _patch_hpa(seen.namespace, seen.hpa.name, patch_for)
+    return floor
 
 
 async def _restore(namespace: str, hpa_name: str, key: str) -> bool:
     """Put back the HPA's original values, if Foresight changed them. Returns whether it did."""
-    for _ in range(CONFLICT_RETRIES):
+
+    def patch_for(state: hpas.HpaState) -> dict[str, Any] | None:
+        return hpas.restore_patch(state) if state.managed_by in (None, key) else None
+
+    try:
+        return await _patch_hpa(namespace, hpa_name, patch_for) is not None
+    except kube.NotFound:
+        return False
+
+
+async def _patch_hpa(
+    namespace: str, hpa_name: str, patch_for: Callable[[hpas.HpaState], dict[str, Any] | None]
+) -> dict[str, Any] | None:
+    """Patch the HPA as it is now; re-read on conflict (``kube.KeptChanging`` when it keeps changing)."""
+    return await asyncio.to_thread(
+        kube.patch_with_retry,
+        lambda: hpas.HpaState.from_object(kube.get_hpa(namespace, hpa_name)),
+        patch_for,
+        lambda patch: kube.patch_hpa(namespace, hpa_name, patch),
+        what=f"HPA {hpa_name}",
+    )
+
+
+async def _sync_headroom(
+    seen: _Observed, paths: np.ndarray, desired_replicas: int
+) -> HeadroomCondition | None:
+    """Keep as many placeholder pods as the rest of the horizon's peak needs beyond the floor.
+
+    Returns the Headroom condition (status, reason, message), or None when headroom is off.
+    """
+    wanted, outcome = await _headroom_wanted(seen, paths, desired_replicas)
+    selector = f"{kube_headroom.HEADROOM_LABEL}={seen.name}"
+    pods = await asyncio.to_thread(kube.list_pods, f"metadata.namespace={seen.namespace}", selector)
+    names = [p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")]
+    name_for = functools.partial(kube_headroom.placeholder_name, seen.name)
+    delete, create = headroom.placeholder_changes(names, wanted, name_for)
+    for extra in delete:
+        await asyncio.to_thread(kube.delete_pod, seen.namespace, extra)
+    settings = seen.spec.scaling.headroom
+    template = (seen.workload.get("spec") or {}).get("template")
+    for index in create:
+        manifest = kube_headroom.placeholder_pod(
+            scaler=seen.name,
+            namespace=seen.namespace,
+            index=index,
+            priority_class_name=settings.priority_class_name,
+            cpu=settings.cpu_per_replica,
+            memory=settings.memory_per_replica,
+            owner=seen.owner,
+            template=template,
+        )
         try:
-            state = hpas.HpaState.from_object(await asyncio.to_thread(kube.get_hpa, namespace, hpa_name))
-        except kube.NotFound:
-            return False
-        if state.managed_by not in (None, key):
-            return False
-        patch = hpas.restore_patch(state)
-        if patch is None:
-            return False
-        try:
-            await asyncio.to_thread(kube.patch_hpa, namespace, hpa_name, patch)
-            return True
+            await asyncio.to_thread(kube.create_pod, seen.namespace, manifest)
         except kube.Conflict:
-            continue
-    raise kopf.TemporaryError(f"HPA {hpa_name} kept changing while restoring it", delay=5)
+            pass  # created by an earlier tick whose list we raced
+        except kube.Refused as exc:  # RBAC or the chart's admission policy
+            return "False", "PlaceholderRefused", clean_message(str(exc), limit=600)
+    return outcome
+
+
+async def _headroom_wanted(
+    seen: _Observed, paths: np.ndarray, desired_replicas: int
+) -> tuple[int, HeadroomCondition | None]:
+    """Placeholders wanted now, and the Headroom condition to report (None when headroom is off)."""
+    spec = seen.spec
+    if not spec.scaling.headroom.enabled or spec.scaling.mode != "active":
+        return 0, None
+    namespace = await asyncio.to_thread(kube.get_namespace, seen.namespace)
+    if not kube_headroom.namespace_opted_in(namespace):
+        label = f"{kube_headroom.NAMESPACE_OPT_IN_LABEL}={kube_headroom.NAMESPACE_OPT_IN_VALUE}"
+        message = f"label namespace {seen.namespace} with {label} to allow headroom placeholders"
+        return 0, ("False", "NamespaceNotOptedIn", message)
+    wanted = headroom.headroom_replicas(
+        paths,
+        capacity_per_replica=spec.metric.capacity_per_replica,
+        quantile=spec.forecast.quantile,
+        desired_replicas=desired_replicas,
+        max_replicas=spec.scaling.max_replicas,
+    )
+    return wanted, ("True", "Reserved", f"{wanted} placeholder pod(s) wanted")
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def _report(
+    status: PredictiveScalerStatus,
+    seen: _Observed,
+    forecast: _Forecast,
+    decision: planning.ScalingDecision,
+    memory: ScalerMemory,
+) -> None:
+    """What the pass decided, in the status (before applying it: dryRun reports the same)."""
+    model = seen.spec.forecast.model
+    history = forecast.history
+    status.observed_load = _round(_last_finite(history.values))
+    status.model = (
+        forecast.model_used if forecast.model_used.startswith(model) else f"{model}:{forecast.model_used}"
+    )
+    status.desired_replicas = decision.desired_replicas
+    status.forecast = ForecastSummary(
+        peak_p10=_round(decision.peak_p10),
+        peak_p50=_round(decision.peak_p50),
+        peak_p90=_round(decision.peak_p90),
+        peak_at_quantile=_round(decision.peak_at_quantile),
+        peak_time=iso(decision.peak_time) if decision.peak_time else None,
+        window_start=iso(decision.window_start),
+        window_end=iso(decision.window_end),
+        confidence=staleness.confidence(len(history.values) * seen.step_seconds),
+    )
+    status.accuracy = Accuracy(**memory.accuracy.summary())
+    status.original_hpa = OriginalHpa(
+        min_replicas=seen.hpa.original_min_replicas or seen.hpa.min_replicas,
+        max_replicas=seen.hpa.original_max_replicas or seen.hpa.max_replicas,
+    )
 
 
 def _export(
@@ -500,6 +520,16 @@ def _export(
         telemetry.accuracy_crps.labels(namespace, name).set(status.accuracy.crps)
         telemetry.accuracy_coverage.labels(namespace, name).set(status.accuracy.coverage_90 or 0.0)
         telemetry.under_forecast.labels(namespace, name).set(status.accuracy.under_forecast_rate or 0.0)
+
+
+def _round(value: float | None) -> float | None:
+    """Four significant digits: status is for people, and float noise (76.10000000000001) is not."""
+    return None if value is None else float(f"{value:.4g}")
+
+
+def _last_finite(values: np.ndarray) -> float | None:
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if finite.size else None
 
 
 # --- kopf registration -------------------------------------------------------------------------
@@ -532,7 +562,7 @@ async def scaler_daemon(
 async def mode_changed(
     *, new: Any, name: str, namespace: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any
 ) -> None:
-    """Switching to dryRun puts the HPA back at once, not at the next tick."""
+    """Switching to dryRun puts the HPA back at once, not at the next tick (kopf retries a conflict)."""
     assert namespace is not None, "Foresight resources are namespaced"
     if new == "dryRun":
         hpa_name = _hpa_name(body)
@@ -542,7 +572,7 @@ async def mode_changed(
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
 async def deleted(*, name: str, namespace: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """Restore the HPA before the finalizer lets the resource go."""
+    """Restore the HPA before the finalizer lets the resource go (kopf retries a conflict)."""
     assert namespace is not None, "Foresight resources are namespaced"
     hpa_name = _hpa_name(body)
     if hpa_name:

@@ -1,64 +1,53 @@
-"""Start the operator: kopf settings, shared collaborators, the /metrics endpoint, and the run loop."""
+"""What the handlers share in one operator process: settings, the forecast batcher, Prometheus clients,
+and each PredictiveScaler's memory between ticks.
+
+Built once at start-up (:mod:`foresight.handlers.startup`) and handed to every handler through kopf's
+memo. Nothing here is needed to resume after a restart: the API holds the state that matters.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import secrets
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime
 
-import kopf
-import prometheus_client
-
-from foresight import logs
+from foresight import planning
+from foresight.api.v1alpha1 import PredictiveScalerSpec
 from foresight.config import Settings
-from foresight.handlers import failover_policy, predictive_scaler  # noqa: F401  (registers the handlers)
-from foresight.handlers._batcher import ForecastBatcher
+from foresight.handlers.batcher import ForecastBatcher
+from foresight.kube import client as kube
+from foresight.metrics import PrometheusClient, PrometheusClients, SecretRef
+from foresight.planning.accuracy import AccuracyTracker
 
-log = logs.get(__name__)
+
+@dataclass
+class ScalerMemory:
+    """What one scaler keeps between ticks in memory; losing it (restart) is safe by construction."""
+
+    desired_history: tuple[tuple[datetime, int], ...] = ()
+    accuracy: AccuracyTracker = field(default_factory=AccuracyTracker)
+    calibration: planning.PeakCalibration = field(default_factory=planning.PeakCalibration)
 
 
-def build_runtime(settings: Settings) -> predictive_scaler.Runtime:
+@dataclass
+class Runtime:
+    """Process-wide collaborators, built once at start-up and shared by all handlers."""
+
+    settings: Settings
+    batcher: ForecastBatcher
+    scalers: dict[str, ScalerMemory] = field(default_factory=dict)
+    prometheus: PrometheusClients = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.prometheus = PrometheusClients(self.settings, read_secret=kube.get_secret_value)
+
+    def prometheus_for(self, spec: PredictiveScalerSpec, namespace: str) -> PrometheusClient:
+        """A client for the scaler's Prometheus, with only the credentials that endpoint may have."""
+        source = spec.metric.prometheus
+        ref = source.auth_secret_ref
+        secret = SecretRef(namespace, ref.name, ref.key) if ref is not None else None
+        return self.prometheus.get(source.url, secret)
+
+
+def build_runtime(settings: Settings) -> Runtime:
     """The collaborators every handler shares, built once."""
-    return predictive_scaler.Runtime(settings=settings, batcher=ForecastBatcher())
-
-
-@kopf.on.startup()
-async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-    """kopf's own knobs: where it keeps its state on our objects, and how it posts events."""
-    settings.persistence.finalizer = "foresight.dev/finalizer"
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="foresight.dev")
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="foresight.dev")
-    settings.posting.level = logging.INFO
-    settings.watching.server_timeout = 300
-    settings.networking.request_timeout = 30
-
-
-def run(settings: Settings) -> None:
-    """Run until interrupted; with peering, only the highest-priority replica acts."""
-    if settings.metrics_port:
-        prometheus_client.start_http_server(settings.metrics_port)
-    memo = kopf.Memo(runtime=build_runtime(settings))
-    # Equal priorities make kopf pause all replicas; a random one elects the highest as the leader.
-    priority = settings.priority if settings.priority is not None else secrets.randbelow(2**31 - 1) + 1
-    log.info(
-        "starting operator",
-        namespaces=settings.namespaces or "cluster-wide",
-        prometheus=settings.prometheus_url,
-        peering=None if settings.standalone else settings.peering_name,
-        priority=priority,
-    )
-    asyncio.run(
-        kopf.operator(
-            clusterwide=not settings.namespaces,
-            namespaces=settings.namespaces,
-            standalone=settings.standalone,
-            priority=priority,
-            # A peering name makes peering mandatory in kopf, even with standalone=True.
-            peering_name=None if settings.standalone else settings.peering_name,
-            liveness_endpoint=f"http://0.0.0.0:{settings.liveness_port}/healthz"
-            if settings.liveness_port
-            else None,
-            memo=memo,
-        )
-    )
+    return Runtime(settings=settings, batcher=ForecastBatcher())

@@ -2,6 +2,7 @@
 
 Calls return plain dicts (the JSON the API sent), so the rest of the code never depends on the
 generated model classes; ``ApiException`` is translated into a few meaningful exceptions.
+:func:`patch_with_retry` is the one read-patch-write loop for objects guarded by ``resourceVersion``.
 """
 
 from __future__ import annotations
@@ -9,13 +10,23 @@ from __future__ import annotations
 import functools
 import json
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import kopf
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+from foresight import logs
 from foresight.api import GROUP
 from foresight.api.v1alpha1 import VERSION
+
+T = TypeVar("T")
+CONFLICT_ATTEMPTS = 3
+"""Writes tried per change: a conflict that repeats this often is a writer fighting us, not a race."""
+CONFLICT_DELAY_SECONDS = 5.0
+"""How long kopf waits before retrying a handler whose writes kept conflicting."""
+log = logs.get(__name__)
 
 
 class NotFound(Exception):
@@ -32,6 +43,51 @@ class TooManyRequests(Exception):
 
 class Refused(Exception):
     """The API refused the request (HTTP 403 or 422): RBAC, an admission policy, or validation."""
+
+
+class KeptChanging(kopf.TemporaryError):
+    """Every write of a change met a conflict: it may heal, so kopf retries the handler after a delay."""
+
+
+def patch_with_retry(
+    read: Callable[[], T],
+    patch_for: Callable[[T], dict[str, Any] | None],
+    write: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    what: str,
+    known: T | None = None,
+    attempts: int = CONFLICT_ATTEMPTS,
+) -> dict[str, Any] | None:
+    """Write ``patch_for(current)`` with optimistic concurrency: on 409 read again and rebuild the patch.
+
+    ``known`` is the object as already read, used for the first attempt. Returns what ``write`` returned,
+    or ``None`` when ``patch_for`` finds nothing to change. Raises :class:`KeptChanging` when all
+    ``attempts`` conflict; whatever ``read``, ``patch_for`` or ``write`` raise otherwise goes through.
+
+    >>> node = {"metadata": {"resourceVersion": "7"}, "spec": {}}
+    >>> def cordon(node):
+    ...     if node["spec"].get("unschedulable"):
+    ...         return None
+    ...     return {"metadata": {"resourceVersion": node["metadata"]["resourceVersion"]},
+    ...             "spec": {"unschedulable": True}}
+    >>> patch_with_retry(lambda: node, cordon, lambda patch: patch, what="node n0")["spec"]
+    {'unschedulable': True}
+    >>> cordoned = {"spec": {"unschedulable": True}}
+    >>> patch_with_retry(lambda: cordoned, cordon, lambda patch: patch, what="node n0") is None
+    True
+    """
+    current = known
+    for attempt in range(attempts):
+        if current is None or attempt > 0:
+            current = read()
+        patch = patch_for(current)
+        if patch is None:
+            return None
+        try:
+            return write(patch)
+        except Conflict:
+            log.info("object changed while patching, retrying", object=what, attempt=attempt + 1)
+    raise KeptChanging(f"{what} kept changing: {attempts} conflicting writes", delay=CONFLICT_DELAY_SECONDS)
 
 
 @functools.cache

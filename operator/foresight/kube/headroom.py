@@ -14,6 +14,15 @@ PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
 FAILURE_TAINT_PREFIX = "foresight.dev/"
 
 
+def placeholder_name(scaler: str, index: int) -> str:
+    """The name of a scaler's placeholder number ``index``.
+
+    >>> placeholder_name("web", 3)
+    'web-headroom-3'
+    """
+    return f"{scaler}-headroom-{index}"
+
+
 def placeholder_pod(
     *,
     scaler: str,
@@ -56,7 +65,7 @@ def placeholder_pod(
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
-            "name": f"{scaler}-headroom-{index}",
+            "name": placeholder_name(scaler, index),
             "namespace": namespace,
             "labels": {HEADROOM_LABEL: scaler, "app.kubernetes.io/managed-by": "foresight"},
             "ownerReferences": [{**owner, "controller": True, "blockOwnerDeletion": True}],

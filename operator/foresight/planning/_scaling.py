@@ -38,6 +38,7 @@ __all__ = [
     "CurrentState",
     "PlanningPolicy",
     "ScalingDecision",
+    "ceil_replicas",
     "decide",
     "peak_samples",
     "record_desired",
@@ -175,7 +176,18 @@ def replicas_for(load: float, capacity_per_replica: float) -> int:
     >>> replicas_for(1800.0000001, 120), replicas_for(1801, 120), replicas_for(0, 120)
     (15, 16, 0)
     """
-    return max(0, math.ceil(load / capacity_per_replica * (1.0 - _RELATIVE_EPSILON)))
+    return max(0, ceil_replicas(load / capacity_per_replica))
+
+
+def ceil_replicas(replicas: float) -> int:
+    """A fractional replica count rounded up, the one rounding rule for replicas (as the HPA rounds).
+
+    Float noise does not add a replica: 15.0000000001 is 15.
+
+    >>> ceil_replicas(15.0000000001), ceil_replicas(15.01), ceil_replicas(10 * (1 - 0.7))
+    (15, 16, 3)
+    """
+    return math.ceil(replicas * (1.0 - _RELATIVE_EPSILON))
 
 
 def record_desired(
@@ -327,7 +339,7 @@ def _apply_scale_down_rules(
     recent = [d for t, d in current.desired_history if cutoff < t <= now]
     stabilized = max([desired, *recent])
     # The HPA's Percent policy rounds the replicas that remain up: ceil(current * (1 - percent)).
-    step_limit = math.ceil(current.current_floor * (1.0 - policy.max_step_percent / 100.0) - 1e-9)
+    step_limit = ceil_replicas(current.current_floor * (1.0 - policy.max_step_percent / 100.0))
     floor = min(current.current_floor, max(stabilized, step_limit, desired))
     if floor == desired:
         return floor, ""

@@ -1,7 +1,7 @@
 """Trace-driven replay of scaling policies: the HPA, Holt-Winters (PHPA), FFT (Crane EHPA), Foresight, oracle.
 
 ``run_benchmark(read_trace(path))`` replays a load trace under each policy and scores cost and violations;
-:mod:`foresight.simulation._report` turns results into plots and ``docs/benchmark.md``. Pure and
+:mod:`foresight.simulation.report` turns results into plots and ``docs/benchmark.md``. Pure and
 deterministic: no cluster, no clock.
 """
 

@@ -9,8 +9,7 @@ import pytest
 import typer
 
 from foresight.commands import train
-from foresight.forecasting import datasets
-from foresight.forecasting._series import Series
+from foresight.forecasting import Series, datasets
 
 DATA = pathlib.Path(__file__).parents[1] / "forecasting" / "data"
 

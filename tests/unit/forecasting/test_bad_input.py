@@ -202,9 +202,9 @@ def test_auto_on_a_node_created_a_minute_ago() -> None:
     # The candidates as they were when the bug showed (DeepAR first).
     auto = forecasting.get("auto", candidates=["deepar", "seasonal-naive", "holt-winters", "fft"])
     assert isinstance(auto, auto_module.Auto)
-    paths = auto.sample([series], 30, 100, seed=0)
+    paths, chosen = auto.forecast([series], 30, 100, seed=0)
     assert paths.shape == (1, 100, 30) and np.isfinite(paths).all()
-    assert auto.last_choice == ["deepar"]
+    assert chosen == ["deepar"]
     assert np.median(paths) == pytest.approx(0.5, rel=0.2)
 
 

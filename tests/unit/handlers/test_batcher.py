@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from foresight import forecasting
-from foresight.handlers._batcher import ForecastBatcher
+from foresight.handlers.batcher import ForecastBatcher
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
 HORIZON = 30
@@ -93,6 +93,12 @@ class _Fake:
     def sample(self, series: list[forecasting.Series], horizon_steps: int, n_samples: int, seed: int) -> Any:
         return self.make(len(series), n_samples, horizon_steps)
 
+    def forecast(
+        self, series: list[forecasting.Series], horizon_steps: int, n_samples: int, seed: int
+    ) -> forecasting.Forecast:
+        paths = self.sample(series, horizon_steps, n_samples, seed)
+        return forecasting.Forecast(paths, ["fake"] * len(series))
+
 
 def _with_fake(make: Any, name: str = "fake") -> ForecastBatcher:
     return ForecastBatcher(
@@ -117,6 +123,19 @@ async def test_bad_paths_count_as_a_failure_and_fall_back(make: Any) -> None:
     paths, used = await asyncio.wait_for(_with_fake(make).sample("fake", series, HORIZON, SAMPLES), 30)
     assert paths.shape == (SAMPLES, HORIZON) and np.isfinite(paths).all()
     assert used == "holt-winters (fallback: fake failed)"
+
+
+async def test_a_model_whose_extra_is_missing_falls_back_and_names_the_extra() -> None:
+    def unavailable(model: str) -> Any:
+        if model == "deepar":
+            raise forecasting.ModelUnavailable("deepar needs foresight[deepar]", extra="deepar")
+        return forecasting.get(model)
+
+    batcher = ForecastBatcher(window_seconds=0, get_model=unavailable)
+    series = forecasting.Series(np.full(120, 5.0), START, 60, item_id="web")
+    paths, used = await asyncio.wait_for(batcher.sample("deepar", series, HORIZON, SAMPLES), 30)
+    assert np.isfinite(paths).all()
+    assert used == "holt-winters (fallback: deepar needs foresight[deepar])"
 
 
 async def test_a_broken_fallback_fails_every_waiter_instead_of_hanging() -> None:

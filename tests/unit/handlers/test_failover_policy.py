@@ -10,13 +10,15 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import kopf
 import numpy as np
 import pytest
 
+from foresight.api.v1alpha1 import FailoverPolicySpec
 from foresight.config import Settings
 from foresight.handlers import failover_policy as fp
-from foresight.handlers import predictive_scaler as ps
-from foresight.handlers._batcher import ForecastBatcher
+from foresight.handlers.batcher import ForecastBatcher
+from foresight.handlers.runtime import Runtime
 from foresight.kube import client as kube
 from foresight.metrics import MetricSourceError, SampledSeries
 
@@ -33,6 +35,7 @@ class FakeApi:
         self.nodes = {name: self._node(name) for name in ("n0", "n1", "n2")}
         self.pods = [self._pod(f"web-{n}-{k}", n) for n in self.nodes for k in range(2)]
         self.pdb_allows = pdb_allows
+        self.conflicts = 0  # writers that change a node just before each of the next node patches
         self.node_patches: list[tuple[str, dict[str, Any]]] = []
         self.evicted: list[str] = []
 
@@ -94,6 +97,10 @@ class FakeApi:
 
     def patch_node(self, name: str, patch: dict[str, Any]) -> dict[str, Any]:
         node = self.nodes[name]
+        if self.conflicts:
+            self.conflicts -= 1
+            self.version += 1
+            node["metadata"]["resourceVersion"] = str(self.version)
         if patch["metadata"].get("resourceVersion") != node["metadata"]["resourceVersion"]:
             raise kube.Conflict("the object has been modified")
         annotations = node["metadata"].setdefault("annotations", {})
@@ -172,8 +179,8 @@ def _install(monkeypatch: pytest.MonkeyPatch, fake: FakeApi) -> None:
     monkeypatch.setattr(fp.events, "warn", lambda *a, **k: None)
 
 
-def _runtime(monkeypatch: pytest.MonkeyPatch, prometheus: FakePrometheus) -> tuple[ps.Runtime, list[tuple]]:
-    runtime = ps.Runtime(
+def _runtime(monkeypatch: pytest.MonkeyPatch, prometheus: FakePrometheus) -> tuple[Runtime, list[tuple]]:
+    runtime = Runtime(
         settings=Settings(
             prometheus_url="https://prom.monitoring.svc:9090", prometheus_token="operator-token"
         ),
@@ -211,7 +218,7 @@ def _body(mode: str = "active", **actions: Any) -> dict[str, Any]:
     }
 
 
-async def _reconcile(runtime: ps.Runtime, body: dict[str, Any], now: datetime = NOW) -> Any:
+async def _reconcile(runtime: Runtime, body: dict[str, Any], now: datetime = NOW) -> Any:
     return await fp.reconcile(
         runtime, fp.FailoverMemory(), name="memory", namespace="ops", body=body, now=now
     )
@@ -289,3 +296,78 @@ async def test_an_invalid_spec_is_reported_and_nothing_is_read(
     ready = _condition(status, "Ready")
     assert ready.reason == "InvalidSpec" and "failureProbabilityThreshold" in ready.message
     assert asked == [] and api.node_patches == []
+
+
+def _not_ready(api: FakeApi, node: str, since: str = "2026-01-05T11:58:00Z") -> None:
+    api.nodes[node]["status"]["conditions"] = [
+        {"type": "Ready", "status": "False", "lastTransitionTime": since}
+    ]
+
+
+async def test_observing_writes_nothing_and_the_failure_history_is_stored_when_applying(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _not_ready(api, "n1")
+    runtime, _ = _runtime(monkeypatch, FakePrometheus())
+    memory = fp.FailoverMemory()
+    spec = FailoverPolicySpec.model_validate(_body()["spec"])
+
+    seen = await fp._observe(runtime, memory, spec, NOW)
+    assert api.node_patches == [] and memory == fp.FailoverMemory()
+    failed_at = datetime(2026, 1, 5, 11, 58, tzinfo=UTC)
+    assert seen.histories["n1"].failures == ((failed_at, None),)
+    assert next(n for n in seen.nodes if n.name == "n1").not_ready_transitions == (failed_at,)
+
+    await fp.reconcile(runtime, memory, name="memory", namespace="ops", body=_body(), now=NOW)
+    stored = api.nodes["n1"]["metadata"]["annotations"][fp.fo.FAILURE_HISTORY_ANNOTATION]
+    assert stored == '[{"down":"2026-01-05T11:58:00Z"}]'
+    assert memory.seen_ready == {"n0", "n2"}
+
+
+async def test_in_dry_run_the_failure_history_is_kept_in_memory_only(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _not_ready(api, "n1")
+    runtime, _ = _runtime(monkeypatch, FakePrometheus())
+    memory = fp.FailoverMemory()
+    await fp.reconcile(runtime, memory, name="memory", namespace="ops", body=_body(mode="dryRun"), now=NOW)
+    assert api.node_patches == []
+    assert memory.histories["n1"].not_ready_transitions == (datetime(2026, 1, 5, 11, 58, tzinfo=UTC),)
+
+
+async def test_a_taint_that_meets_a_conflict_is_written_after_reading_the_node_again(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, _ = _runtime(monkeypatch, FakePrometheus(falling=LEAKING))
+    api.conflicts = 1
+    await _reconcile(runtime, _body())
+    assert api.taints("n0") == {"PreferNoSchedule", "NoSchedule"}
+
+
+async def test_a_node_that_keeps_changing_is_skipped_until_the_next_tick(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, _ = _runtime(monkeypatch, FakePrometheus(falling=LEAKING))
+    api.conflicts = 100
+    status = await _reconcile(runtime, _body())
+    assert api.taints("n0") == set() and api.node_patches == []
+    assert any(a.action == "skip" and "kept changing" in a.detail for a in status.recent_actions)
+    assert _condition(status, "Ready").reason == "Evaluated"
+
+
+async def test_deleting_the_policy_removes_its_taints_and_retries_what_keeps_changing(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, _ = _runtime(monkeypatch, FakePrometheus(falling=LEAKING))
+    await _reconcile(runtime, _body())
+    assert api.taints("n0") == {"PreferNoSchedule", "NoSchedule"}
+
+    api.conflicts = 100
+    with pytest.raises(kube.KeptChanging) as raised:
+        await fp.policy_deleted(name="memory", namespace="ops", body=_body())
+    assert isinstance(raised.value, kopf.TemporaryError) and raised.value.delay > 0
+
+    api.conflicts = 1
+    await fp.policy_deleted(name="memory", namespace="ops", body=_body())
+    assert all(api.taints(n) == set() for n in api.nodes)
+    assert fp.kube_nodes.ESCALATED_ANNOTATION not in api.nodes["n0"]["metadata"].get("annotations", {})

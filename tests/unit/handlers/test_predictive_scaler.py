@@ -11,14 +11,16 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import kopf
 import numpy as np
 import pytest
 
-from foresight import planning
+from foresight import forecasting, planning
 from foresight.config import Settings
 from foresight.handlers import predictive_scaler as ps
-from foresight.handlers._batcher import ForecastBatcher
 from foresight.handlers._status import status_patch
+from foresight.handlers.batcher import ForecastBatcher
+from foresight.handlers.runtime import Runtime, ScalerMemory
 from foresight.kube import client as kube
 from foresight.kube import hpa as hpas
 from foresight.metrics import MetricSourceError, SampledSeries
@@ -101,10 +103,8 @@ def api(monkeypatch: pytest.MonkeyPatch) -> FakeApi:
     return fake
 
 
-def _runtime(monkeypatch: pytest.MonkeyPatch, prometheus: FakePrometheus) -> ps.Runtime:
-    runtime = ps.Runtime(
-        settings=Settings(stale_floor_seconds=600), batcher=ForecastBatcher(window_seconds=0)
-    )
+def _runtime(monkeypatch: pytest.MonkeyPatch, prometheus: FakePrometheus) -> Runtime:
+    runtime = Runtime(settings=Settings(stale_floor_seconds=600), batcher=ForecastBatcher(window_seconds=0))
     monkeypatch.setattr(runtime, "prometheus_for", lambda spec, namespace: prometheus)
     return runtime
 
@@ -129,7 +129,7 @@ def _steady(level: float, minutes: int = 600) -> np.ndarray:
     return np.full(minutes, level)
 
 
-async def _reconcile(runtime: ps.Runtime, body: dict[str, Any], now: datetime = NOW) -> Any:
+async def _reconcile(runtime: Runtime, body: dict[str, Any], now: datetime = NOW) -> Any:
     return await ps.reconcile(runtime, name="web", namespace="demo", body=body, now=now)
 
 
@@ -260,10 +260,8 @@ async def test_restart_keeps_scale_down_stabilization(api: FakeApi, monkeypatch:
 
 async def test_failing_model_falls_back_to_a_classical_one() -> None:
     class Broken:
-        def sample(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        def forecast(self, *args: Any, **kwargs: Any) -> forecasting.Forecast:
             raise IndexError("index 0 is out of bounds")
-
-    from foresight import forecasting
 
     batcher = ForecastBatcher(
         window_seconds=0, get_model=lambda name: Broken() if name == "deepar" else forecasting.get(name)
@@ -282,7 +280,7 @@ async def test_calibration_scales_the_peak_only_when_asked(
     runtime = _runtime(monkeypatch, FakePrometheus(_steady(1000.0)))
     # An hour of past windows whose peaks came in 50 % above the forecast.
     record = planning.PeakCalibration(ratios=(1.5,) * 60, predicted=(1000.0,) * 60)
-    runtime.scalers["demo/web"] = ps.ScalerMemory(calibration=record)
+    runtime.scalers["demo/web"] = ScalerMemory(calibration=record)
     body = _body()
     body["spec"]["forecast"]["calibrate"] = calibrate
     status = await _reconcile(runtime, body)
@@ -353,7 +351,7 @@ async def test_a_prometheus_url_outside_the_allow_list_is_refused(
 ) -> None:
     api.add_hpa("web", 2, 30)
     prometheus = FakePrometheus(_steady(1000.0))
-    runtime = ps.Runtime(settings=Settings(), batcher=ForecastBatcher(window_seconds=0))
+    runtime = Runtime(settings=Settings(), batcher=ForecastBatcher(window_seconds=0))
     asked: list[str] = []
     monkeypatch.setattr(runtime, "prometheus_for", lambda spec, ns: asked.append(ns) or prometheus)
     body = _body()
@@ -377,3 +375,79 @@ async def test_a_smuggling_url_is_refused_as_an_invalid_spec(
     ready = _condition(status, "Ready")
     assert ready.reason == "InvalidSpec" and "must be a base URL" in ready.message
     assert api.patches == []
+
+
+async def test_an_hpa_that_keeps_changing_is_reported_and_not_recorded_as_decided(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.add_hpa("web", 2, 30)
+    api.conflicts_to_inject = 100
+    status = await _reconcile(_runtime(monkeypatch, FakePrometheus(_steady(1000.0))), _body())
+    ready = _condition(status, "Ready")
+    assert ready.status == "False" and ready.reason == "ConflictRetriesExhausted"
+    assert "HPA web kept changing" in ready.message
+    assert status.last_decision is None and api.patches == []
+
+
+async def test_switching_to_dry_run_restores_at_once_and_kopf_retries_a_conflict(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.add_hpa("web", 2, 30)
+    await _reconcile(_runtime(monkeypatch, FakePrometheus(_steady(1000.0))), _body())
+    assert api.hpas["web"]["spec"]["minReplicas"] > 2
+    api.conflicts_to_inject = 100
+    with pytest.raises(kube.KeptChanging) as raised:
+        await ps.mode_changed(
+            new="dryRun", name="web", namespace="demo", body=_body(mode="dryRun"), memo=None
+        )
+    assert isinstance(raised.value, kopf.TemporaryError)
+    api.conflicts_to_inject = 1
+    await ps.mode_changed(new="dryRun", name="web", namespace="demo", body=_body(mode="dryRun"), memo=None)
+    assert api.hpas["web"]["spec"] == {"minReplicas": 2, "maxReplicas": 30}
+
+
+class FakeHeadroom:
+    """Placeholder pods of one namespace; the namespace has opted in."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.pods = {name: {"metadata": {"name": name}} for name in names}
+        self.created: list[dict[str, Any]] = []
+
+    def get_namespace(self, name: str) -> dict[str, Any]:
+        return {"metadata": {"name": name, "labels": {"foresight.dev/headroom": "enabled"}}}
+
+    def list_pods(self, field_selector: str = "", label_selector: str = "") -> list[dict[str, Any]]:
+        assert label_selector == "foresight.dev/headroom-for=web"
+        return list(self.pods.values())
+
+    def create_pod(self, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]:
+        self.created.append(manifest)
+        self.pods[manifest["metadata"]["name"]] = manifest
+        return manifest
+
+    def delete_pod(self, namespace: str, name: str) -> None:
+        del self.pods[name]
+
+
+@pytest.mark.parametrize("existing", [[], ["web-headroom-1"], [f"web-headroom-{i}" for i in range(12)]])
+async def test_headroom_placeholders_cover_the_horizon_peak_beyond_the_floor(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch, existing: list[str]
+) -> None:
+    """The floor covers the lead window, placeholders the rest of the horizon's higher peak."""
+    api.add_hpa("web", 2, 30)
+    pods = FakeHeadroom(existing)
+    for name in ("get_namespace", "list_pods", "create_pod", "delete_pod"):
+        monkeypatch.setattr(kube, name, getattr(pods, name))
+    runtime = _runtime(monkeypatch, FakePrometheus(_steady(1000.0)))
+    ramp = np.tile(np.linspace(1000.0, 2000.0, 30), (100, 1))  # 2,000 at the horizon: 20 replicas
+
+    async def sample(*args: Any) -> tuple[np.ndarray, str]:
+        return ramp, "seasonal-naive"
+
+    monkeypatch.setattr(runtime.batcher, "sample", sample)
+    status = await _reconcile(runtime, _body(headroom={"enabled": True}))
+    wanted = 20 - status.desired_replicas
+    assert 0 < wanted < 12 and _condition(status, "Headroom").message == f"{wanted} placeholder pod(s) wanted"
+    assert len(pods.pods) == wanted and set(sorted(existing)[:wanted]) <= set(pods.pods)
+    assert all(p["metadata"]["name"] not in existing for p in pods.created)
+    assert all(p["metadata"]["ownerReferences"][0]["uid"] == "u-1" for p in pods.created)

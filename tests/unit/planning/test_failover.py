@@ -11,7 +11,7 @@ import pytest
 
 from foresight.api import v1alpha1
 from foresight.planning import failover as fo
-from foresight.planning._failure_prior import FailurePrior
+from foresight.planning.failover.prior import FailurePrior
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 KEY = v1alpha1.failover_policy.DEFAULT_TAINT_KEY

@@ -9,7 +9,7 @@ import pytest
 
 from foresight.api import v1alpha1
 from foresight.planning import failover as fo
-from foresight.planning._failure_prior import FailurePrior
+from foresight.planning.failover.prior import FailurePrior
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 LONG_AGO = NOW - timedelta(days=30)

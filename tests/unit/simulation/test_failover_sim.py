@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from foresight.commands.failover_eval import default_datasets_dir
-from foresight.planning._failure_prior import FailurePrior
+from foresight.planning.failover.prior import FailurePrior
 from foresight.simulation import failover as sim
+from foresight.simulation.failover import evaluation
 
 DATA = default_datasets_dir()
 needs_data = pytest.mark.skipif(
@@ -74,7 +75,7 @@ def test_vectorized_replay_matches_the_prior(lanl: tuple[pd.DataFrame, pd.DataFr
         {"any_nonzero": 0, "all_zero": 0},
     )
     elapsed = np.array([0.0, 0.5, 1.0, 5.9, 30.0, 200.0, 1000.0])
-    grid = sim._prior_probability_grid(prior, elapsed, 24.0)
+    grid = evaluation._prior_probability_grid(prior, elapsed, 24.0)
     scalar = [prior.probability_after_failure(e, 24.0) for e in elapsed]
     assert np.allclose(grid, scalar)
 

@@ -10,6 +10,7 @@ from foresight.api.v1alpha1._common import (
     SecretKeyRef,
     check_base_url,
     parse_duration,
+    parse_time,
     set_condition,
 )
 from foresight.api.v1alpha1.failover_policy import (
@@ -72,6 +73,7 @@ __all__ = [
     "check_base_url",
     "failover_policy",
     "parse_duration",
+    "parse_time",
     "predictive_scaler",
     "set_condition",
 ]

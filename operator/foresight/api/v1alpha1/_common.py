@@ -1,10 +1,10 @@
-"""Types shared by every Foresight custom resource: durations, conditions, modes, label selectors."""
+"""Types shared by every Foresight custom resource: durations, times, conditions, modes, label selectors."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-from typing import Annotated, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal, overload
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -101,6 +101,29 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"invalid duration {text!r}: use e.g. 90s, 30m, 1h30m, 14d")
     seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_RE.findall(text))
     return timedelta(seconds=seconds)
+
+
+@overload
+def parse_time(text: str) -> datetime: ...
+@overload
+def parse_time(text: None) -> None: ...
+@overload
+def parse_time(text: str | None) -> datetime | None: ...
+def parse_time(text: str | None) -> datetime | None:
+    """An RFC 3339 time as Kubernetes writes it (``2026-01-05T12:00:07Z``, with or without fractions).
+
+    Python 3.11's ``fromisoformat`` reads the ``Z`` itself. A time without a zone is taken as UTC, the
+    zone the API writes; ``None`` stays ``None``, and text that is not a time raises ``ValueError``.
+
+    >>> parse_time("2026-01-05T12:00:07.5Z")
+    datetime.datetime(2026, 1, 5, 12, 0, 7, 500000, tzinfo=datetime.timezone.utc)
+    >>> parse_time("2026-01-05T12:00:07") == parse_time("2026-01-05T14:00:07+02:00"), parse_time(None)
+    (True, None)
+    """
+    if text is None:
+        return None
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 class Model(BaseModel):

@@ -1,7 +1,7 @@
 """One batched forecaster call per tick, however many scalers ask.
 
 Each scaler's reconcile awaits ``sample()``; requests that arrive within a short window and share a
-model, horizon and sample count are stacked into one ``Forecaster.sample`` call run off the event
+model, horizon and sample count are stacked into one ``Forecaster.forecast`` call run off the event
 loop. 1,000 scalers therefore cost about one batch, not 1,000 calls.
 
 What comes back is checked before any waiter sees it: paths of the wrong shape, or paths that are
@@ -112,7 +112,12 @@ class ForecastBatcher:
                 paths, _ = await asyncio.to_thread(
                     self._call, fallback, self._fallback, pending.series, horizon_steps, n_samples
                 )
-                used = [f"{self._fallback} (fallback: {name} failed)"] * len(pending.series)
+                why = (
+                    f"needs foresight[{exc.extra}]"
+                    if isinstance(exc, forecasting.ModelUnavailable)
+                    else "failed"
+                )
+                used = [f"{self._fallback} (fallback: {name} {why})"] * len(pending.series)
         except Exception as exc:  # every waiter must learn of the failure, not hang
             for future in pending.futures:
                 if not future.done():
@@ -128,17 +133,16 @@ class ForecastBatcher:
     def _call(
         self, forecaster: Any, name: str, series: list[forecasting.Series], horizon_steps: int, n_samples: int
     ) -> tuple[np.ndarray, list[str]]:
-        # One call at a time per model instance: `auto` reports its per-series choice in an attribute.
+        # One call at a time per model instance: models keep per-series caches (auto's and analog's
+        # choices) that are not safe to update from two threads.
         with self._locks.setdefault(name, threading.Lock()):
-            paths = forecaster.sample(
+            paths, used = forecaster.forecast(
                 series, horizon_steps=horizon_steps, n_samples=n_samples, seed=self._seed
             )
-            choice = getattr(forecaster, "last_choice", None)
         _check_paths(name, paths, series, horizon_steps, n_samples)
-        used = (
-            list(choice) if isinstance(choice, list) and len(choice) == len(series) else [name] * len(series)
-        )
-        return paths, used
+        if len(used) != len(series):
+            raise ValueError(f"{name} named {len(used)} models for {len(series)} series")
+        return paths, list(used)
 
 
 def _check_paths(

@@ -6,6 +6,10 @@ the hours since the node last recovered (failures cluster: a node that just came
 often than the base rate), Backblaze's 2013-2016 drive stats give the hazard of a drive with any of SMART
 5/187/197/198 above zero versus all zero. Both are piecewise-constant hazards per hour; a probability
 over a horizon integrates the hazard across the bins that the horizon spans.
+
+The same artifact carries the calibration of the forecast cause's crossing probability (fitted by the same
+command on real per-VM utilisation series, see ``docs/failover-eval.md``): the share of sampled paths that
+cross a threshold is not, as such, the frequency with which the series then crosses it.
 """
 
 from __future__ import annotations
@@ -18,8 +22,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["PRIOR_FILE", "SMART_PRECURSORS", "FailurePrior", "probability_from_hazard"]
+__all__ = [
+    "PRIOR_DIR",
+    "PRIOR_FILE",
+    "SMART_PRECURSORS",
+    "FailurePrior",
+    "probability_from_hazard",
+    "smart_any_nonzero",
+]
 
+# The controller loads the shipped prior once: FailurePrior.load(settings.model_dir / PRIOR_DIR).
+PRIOR_DIR = "failure-prior-v1"
 PRIOR_FILE = "prior.json"
 
 # The four counters Backblaze and the drive-failure literature single out: reallocated sectors (5),
@@ -43,6 +56,8 @@ class FailurePrior:
     ``since_recovery_edges_hours[i]`` is the lower edge of bin ``i`` of "hours since the node last recovered
     from a failure"; the last bin is open-ended. ``no_failure_hazard_per_hour`` applies to a node with no
     recorded failure. ``smart_hazard_per_hour`` holds ``{"all_zero": ..., "any_nonzero": ...}``.
+    ``crossing_calibration``: ``(share of paths, observed frequency)`` knots, both increasing, that map a
+    forecast's crossing share to a probability (linear in between); empty: the share is used as it is.
 
     >>> prior = FailurePrior((0.0, 1.0), (0.5, 0.01), 0.001, {"all_zero": 0.0, "any_nonzero": 0.0})
     >>> round(prior.cumulative_hazard_after_failure(0.5, 1.0), 3)  # 0.5 h at 0.5/h + 0.5 h at 0.01/h
@@ -57,6 +72,7 @@ class FailurePrior:
     smart_hazard_per_hour: Mapping[str, float]
     source: str = ""
     details: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    crossing_calibration: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         edges = self.since_recovery_edges_hours
@@ -64,6 +80,11 @@ class FailurePrior:
             raise ValueError("need one hazard per bin and a first bin edge of 0 hours")
         if any(b <= a for a, b in itertools.pairwise(edges)):
             raise ValueError("bin edges must increase")
+        knots = self.crossing_calibration
+        if any(not (0 <= x <= 1 and 0 <= y <= 1) for x, y in knots) or any(
+            b[0] <= a[0] or b[1] < a[1] for a, b in itertools.pairwise(knots)
+        ):
+            raise ValueError("crossing calibration knots must lie in [0, 1] and increase")
 
     def cumulative_hazard_after_failure(
         self, hours_since_recovery: float | None, horizon_hours: float
@@ -106,6 +127,7 @@ class FailurePrior:
             "smart_hazard_per_hour": dict(self.smart_hazard_per_hour),
             "source": self.source,
             "details": dict(self.details),
+            "crossing_calibration": [list(k) for k in self.crossing_calibration],
         }
 
     @classmethod
@@ -117,6 +139,7 @@ class FailurePrior:
             smart_hazard_per_hour={k: float(v) for k, v in body["smart_hazard_per_hour"].items()},
             source=str(body.get("source", "")),
             details=dict(body.get("details", {})),
+            crossing_calibration=tuple((float(x), float(y)) for x, y in body.get("crossing_calibration", ())),
         )
 
     def save(self, directory: str | pathlib.Path) -> pathlib.Path:
