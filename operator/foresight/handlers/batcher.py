@@ -99,25 +99,7 @@ class ForecastBatcher:
             except Exception as exc:
                 if name == self._fallback:
                     raise
-                # A model that fails on this batch must not leave the scalers blind: the classical
-                # fallback has no learned parts and handles any history the protocol accepts.
-                log.warning(
-                    "forecaster failed, using the fallback",
-                    model=name,
-                    fallback=self._fallback,
-                    series=len(pending.series),
-                    error=f"{type(exc).__name__}: {exc}",
-                )
-                fallback = await asyncio.to_thread(self.model, self._fallback)
-                paths, _ = await asyncio.to_thread(
-                    self._call, fallback, self._fallback, pending.series, horizon_steps, n_samples
-                )
-                why = (
-                    f"needs foresight[{exc.extra}]"
-                    if isinstance(exc, forecasting.ModelUnavailable)
-                    else "failed"
-                )
-                used = [f"{self._fallback} (fallback: {name} {why})"] * len(pending.series)
+                paths, used = await self._fall_back(name, exc, pending.series, horizon_steps, n_samples)
         except Exception as exc:  # every waiter must learn of the failure, not hang
             for future in pending.futures:
                 if not future.done():
@@ -129,6 +111,28 @@ class ForecastBatcher:
         for future, path, model in zip(pending.futures, paths, used, strict=True):
             if not future.done():
                 future.set_result((path, model))
+
+    async def _fall_back(
+        self, name: str, exc: Exception, series: list[forecasting.Series], horizon_steps: int, n_samples: int
+    ) -> tuple[np.ndarray, list[str]]:
+        """Forecast ``series`` with the fallback model because ``name`` failed with ``exc``.
+
+        A model that fails on a batch must not leave the scalers blind: the classical fallback has no
+        learned parts and handles any history the protocol accepts.
+        """
+        log.warning(
+            "forecaster failed, using the fallback",
+            model=name,
+            fallback=self._fallback,
+            series=len(series),
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        fallback = await asyncio.to_thread(self.model, self._fallback)
+        paths, _ = await asyncio.to_thread(
+            self._call, fallback, self._fallback, series, horizon_steps, n_samples
+        )
+        why = f"needs foresight[{exc.extra}]" if isinstance(exc, forecasting.ModelUnavailable) else "failed"
+        return paths, [f"{self._fallback} (fallback: {name} {why})"] * len(series)
 
     def _call(
         self, forecaster: Any, name: str, series: list[forecasting.Series], horizon_steps: int, n_samples: int
