@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from foresight.planning.failover._timestamps import iso
 from foresight.planning.failover.observations import NodeObservation
 
 __all__ = [
@@ -131,7 +132,7 @@ def update_failure_history(
 
 
 def _utc_seconds(t: datetime) -> str:
-    return t.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return iso(t.astimezone(UTC).replace(microsecond=0))
 
 
 def _parse_time(value: object) -> datetime | None:
@@ -139,7 +140,7 @@ def _parse_time(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)  # Python 3.11 reads the "Z" itself
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None
