@@ -339,8 +339,10 @@ def render_card(model: DiskHealthModel, evaluation: Mapping[str, Any], model_dir
             "## Reading it in a cluster",
             "",
             "The raw values come from smartctl_exporter (prometheus-community), one series per drive and "
-            "attribute (labels `device`, `serial_number`, `model_name`, plus the scrape target's, which say "
-            "the node); a past value is the same series with `offset <w>d` (`disk_health.exporter_query`). "
+            "attribute (labels `device` and the attribute's own, such as `attribute_id` and "
+            "`attribute_value_type`, plus the scrape target's, which say the node; the serial number is on "
+            "`smartctl_device`, not on these series); a past value is the same series with `offset <w>d` "
+            "(`disk_health.exporter_query`). "
             "A node's risk is that any of its drives fails (`disk_health.any_drive_fails`). The mapping is "
             "data in `disk_health.SMART_ATTRIBUTES`:",
             "",

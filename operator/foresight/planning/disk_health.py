@@ -64,8 +64,8 @@ class SmartAttribute:
 
     @property
     def exporter_selector(self) -> str:
-        """The smartctl_exporter series of the attribute's raw value (labels ``device``, ``serial_number``
-        and the scrape target's labels say which drive and node).
+        """The smartctl_exporter series of the attribute's raw value (its ``device`` label and the scrape
+        target's labels say which drive and node).
 
         >>> SMART_ATTRIBUTES[0].exporter_selector
         'smartctl_device_attribute{attribute_id="5",attribute_value_type="raw"}'
