@@ -8,6 +8,7 @@ writes ``docs/benchmark.md`` with its figures. The protocol is in :mod:`foresigh
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -21,6 +22,7 @@ from rich.table import Table
 
 from foresight import simulation
 from foresight.api.v1alpha1 import parse_duration
+from foresight.commands import train
 
 __all__ = ["bench", "bench_report"]
 
@@ -53,11 +55,15 @@ def _config(
     model: str,
     quantile: float,
     hpa_target: float,
-    forecast_every: str,
+    forecast_every: str | None,
     eval_days: float | None,
     sweep: bool,
     sweep_days: float | None,
     calibrate: bool = False,
+    jobs: int = 1,
+    reconcile: str = "30s",
+    scrape_interval: str = "30s",
+    rate_window: str = "2m",
 ) -> simulation.BenchConfig:
     names = tuple(p.strip() for p in policies.split(",") if p.strip())
     unknown = sorted(set(names) - set(simulation.POLICIES))
@@ -67,15 +73,19 @@ def _config(
         capacity_per_replica=capacity_per_replica,
         peak_replicas=peak_replicas,
         startup_seconds=_seconds(startup),
+        reconcile_seconds=_seconds(reconcile),
+        scrape_interval_seconds=_seconds(scrape_interval),
+        rate_window_seconds=_seconds(rate_window),
         policies=names,
         model=model,
         quantile=quantile,
         hpa_target=hpa_target,
-        forecast_every_seconds=_seconds(forecast_every),
+        forecast_every_seconds=_seconds(forecast_every) if forecast_every else None,
         eval_days=eval_days,
         sweep=sweep,
         sweep_days=sweep_days,
         calibrate=calibrate,
+        jobs=max(1, jobs),
     )
 
 
@@ -85,11 +95,10 @@ def _table(result: simulation.BenchResult) -> Table:
     )
     columns = [
         ("under_provisioned_pct", "under-prov. %", 3),
-        ("unserved_fraction", "unserved", 5),
         ("replica_hours", "replica-h", 1),
         ("over_provisioning_vs_oracle_pct", "vs oracle %", 1),
         ("scaling_actions_per_day", "actions/day", 1),
-        ("surges_provisioned_pct", "surges ready %", 0),
+        ("surges_served_in_time", "surges in time", 0),
         ("latency_p99_ms_high_traffic", "p99 ms (high)", 0),
     ]
     table.add_column("policy")
@@ -100,8 +109,81 @@ def _table(result: simulation.BenchResult) -> Table:
     return table
 
 
-def _run(trace: Path, time_column: str, value_column: str | None, config: simulation.BenchConfig) -> Any:
+def _seed_tables(result: simulation.BenchResult) -> list[Table]:
+    """The seed paper's terms: HPA vs Foresight vs oracle at equal replica-hours and at the SLO."""
+    tables = []
+    columns = [
+        ("latency_p50_ms_high_traffic", "p50 ms (high)", 0),
+        ("latency_p99_ms_high_traffic", "p99 ms (high)", 0),
+        ("peak_throughput", "peak served", 1),
+        ("cpu_utilization_pct", "CPU %", 1),
+        ("under_provisioned_minutes", "under-prov. min", 1),
+        ("replica_hours", "replica-h", 1),
+    ]
+    for key, title in (("equal_replica_hours", "at equal replica-hours"), ("at_slo", "at the SLO (≤ 0.1 %)")):
+        rows = result.seed_terms.get(key) or {}
+        if not rows:
+            continue
+        table = Table(title=f"{result.trace.name}: {title}")
+        table.add_column("policy")
+        table.add_column("setting")
+        for _, name, _ in columns:
+            table.add_column(name, justify="right")
+        for policy, values in rows.items():
+            cells = [f"{float(values.get(k, float('nan'))):,.{d}f}" for k, _, d in columns]
+            table.add_row(policy, str(values.get("setting", "")), *cells)
+        tables.append(table)
+    return tables
+
+
+def trace_source(path: Path) -> str:
+    """The source group of a trace file, as the training mix names it (else the file's own name)."""
+    for name in (path.name, f"{path.parent.name}/{path.name}"):
+        try:
+            return train.source_of(name)
+        except ValueError:
+            continue
+    return f"trace {path.name}"
+
+
+def _forecaster(model: str, artifact: Path | None) -> tuple[Any, str]:
+    if artifact is None:
+        return simulation.resolve_model(model)
+    from foresight.forecasting import artifacts
+
+    loaded = artifacts.load(artifact)
+    return loaded, f"{loaded.name} ({artifact})"
+
+
+def _check_unseen(
+    path: Path, loaded: simulation.Trace, config: simulation.BenchConfig, forecaster: Any, allow_seen: bool
+) -> simulation.ModelExposure:
+    """Refuse (unless ``allow_seen``) a forecaster that may have seen the scored window of the trace."""
+    first, _ = simulation.scored_window(loaded, config)
+    source = trace_source(path)
+    exposure = simulation.model_exposure(forecaster, source, first / len(loaded), train.source_of)
+    if not exposure.unseen and not allow_seen:
+        raise typer.BadParameter(
+            f"{exposure.note}. Benchmark a model that never saw this workload: train one without it "
+            f"(foresight train --exclude {source} --out DIR) and pass --model-artifact DIR, or pass "
+            "--allow-seen to run anyway with the result labelled in-sample.",
+            param_hint="--model",
+        )
+    return exposure
+
+
+def _run(
+    trace: Path,
+    time_column: str,
+    value_column: str | None,
+    config: simulation.BenchConfig,
+    artifact: Path | None,
+    allow_seen: bool,
+) -> Any:
     loaded = simulation.read_trace(trace, time_column, value_column)
+    forecaster, description = _forecaster(config.model, artifact)
+    exposure = _check_unseen(trace, loaded, config, forecaster, allow_seen)
+    config = dataclasses.replace(config, model=description)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=console, transient=True,
@@ -113,7 +195,7 @@ def _run(trace: Path, time_column: str, value_column: str | None, config: simula
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        return simulation.run_benchmark(loaded, config, progress)
+        return simulation.run_benchmark(loaded, config, progress, forecaster=forecaster, exposure=exposure)
 
 
 def bench(
@@ -129,12 +211,34 @@ def bench(
         typer.Option(help="Load one ready replica serves; default: trace max / --peak-replicas."),
     ] = None,
     peak_replicas: Annotated[int, typer.Option(help="Replicas the busiest moment needs.")] = 20,
-    startup: Annotated[str, typer.Option(help="Pod start-up time (request to ready).")] = "3m",
+    startup: Annotated[
+        str, typer.Option(help="Pod start-up time (request to ready), e.g. 3m or 10m.")
+    ] = "3m",
     policies: Annotated[str, typer.Option(help="Comma-separated policies.")] = ",".join(simulation.POLICIES),
     model: Annotated[str, typer.Option(help="Foresight's forecaster (registry name).")] = "analog",
+    model_artifact: Annotated[
+        Path | None,
+        typer.Option(
+            help="Foresight's forecaster from an artifact folder (e.g. `foresight train --exclude`)."
+        ),
+    ] = None,
+    allow_seen: Annotated[
+        bool,
+        typer.Option(help="Run a model that may have seen the scored window anyway, labelled in-sample."),
+    ] = False,
     quantile: Annotated[float, typer.Option(help="Foresight's forecast quantile.")] = 0.9,
     hpa_target: Annotated[float, typer.Option(help="HPA target utilization (of capacity).")] = 0.7,
-    forecast_every: Annotated[str, typer.Option(help="Forecast this often (decisions every minute).")] = "5m",
+    forecast_every: Annotated[
+        str | None,
+        typer.Option(help="Forecast this often; default: every forecast step, as the operator does."),
+    ] = None,
+    reconcile: Annotated[
+        str, typer.Option(help="How often Foresight decides (the operator's --tick).")
+    ] = "30s",
+    scrape_interval: Annotated[
+        str, typer.Option(help="Metric pipeline: Prometheus scrape interval.")
+    ] = "30s",
+    rate_window: Annotated[str, typer.Option(help="Metric pipeline: the query's rate window.")] = "2m",
     eval_days: Annotated[
         float | None, typer.Option(help="Score only this many days after the warm-up.")
     ] = None,
@@ -145,6 +249,7 @@ def bench(
     calibrate: Annotated[
         bool, typer.Option(help="Foresight scales its peak by how past peaks compared with forecasts.")
     ] = False,
+    jobs: Annotated[int, typer.Option(help="Processes (results do not depend on it).")] = 2,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
     plot: Annotated[
         Path | None, typer.Option(help="Write a PNG: demand vs capacity, and the frontier.")
@@ -156,34 +261,51 @@ def bench(
     """Replay a load trace under HPA, Holt-Winters, FFT, Foresight and an oracle; score cost and violation."""
     config = _config(
         capacity_per_replica, peak_replicas, startup, policies, model, quantile, hpa_target, forecast_every,
-        eval_days, sweep, sweep_days, calibrate,
+        eval_days, sweep, sweep_days, calibrate, jobs, reconcile, scrape_interval, rate_window,
     )  # fmt: skip
-    result = _run(trace, time_column, value_column, config)
+    result = _run(trace, time_column, value_column, config, model_artifact, allow_seen)
     Console().print(_table(result))
+    for table in _seed_tables(result):
+        Console().print(table)
     summary = result.summary
     if "foresight" in result.metrics and "hpa" in result.frontier:
         console.print(
-            f"Foresight vs HPA at equal replica-hours: under-provisioned ratio "
-            f"{summary['under_provisioned_ratio_vs_hpa']:.3f}, gap closed {summary['gap_closed']:.1%}; "
-            f"replica-hours vs oracle {summary['replica_hours_vs_oracle']:.3f}"
+            f"Foresight vs HPA: under-provisioned ratio at equal replica-hours "
+            f"{_number(summary['under_provisioned_ratio_vs_hpa'])}; replica-hours at the SLO "
+            f"{_number(summary['replica_hours_at_slo_vs_hpa'])}; replica-hours vs oracle "
+            f"{_number(summary['replica_hours_vs_oracle'])}; model unseen: {summary.get('model_unseen')}; "
+            f"{summary['seconds']:.0f} s"
         )
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result.to_json(), indent=2) + "\n")
     if plot is not None:
-        from foresight.simulation import report as _report  # `report` is bench_report's --report path
+        from foresight.simulation import report as _report
 
         _report.save_plot(result, plot, window)
 
 
+def _number(value: float) -> str:
+    return "–" if value != value else f"{value:.3f}"  # NaN: undefined
+
+
 def _report_one(
-    path: Path, config: simulation.BenchConfig, images: Path, doc_dir: Path
+    path: Path, config: simulation.BenchConfig, images: Path, doc_dir: Path, allow_seen: bool
 ) -> tuple[str, str, dict]:
-    from foresight.simulation import report as _report  # `report` is bench_report's --report path
+    from foresight.simulation import report as _report
 
     started = time.monotonic()
-    result = simulation.run_benchmark(simulation.read_trace(path), config)
-    image = images / f"bench-{result.trace.name}.png"
+    loaded = simulation.read_trace(path)
+    forecaster, description = _forecaster(config.model, None)
+    exposure = _check_unseen(path, loaded, config, forecaster, allow_seen)
+    config = dataclasses.replace(config, model=description)
+    result = simulation.run_benchmark(loaded, config, forecaster=forecaster, exposure=exposure)
+    suffix = (
+        ""
+        if config.startup_seconds == simulation.BenchConfig().startup_seconds
+        else f"-{config.startup_seconds}s"
+    )
+    image = images / f"bench-{result.trace.name}{suffix}.png"
     _report.save_plot(result, image)
     seconds = time.monotonic() - started
     relative = image.relative_to(doc_dir) if image.is_relative_to(doc_dir) else image
@@ -196,19 +318,24 @@ def bench_report(
     images: Annotated[Path, typer.Option(help="Folder for the figures.")] = Path("docs/img"),
     json_dir: Annotated[Path | None, typer.Option(help="Also write one JSON per trace here.")] = None,
     model: Annotated[str, typer.Option(help="Foresight's forecaster.")] = "analog",
+    startup: Annotated[str, typer.Option(help="Pod start-up time (request to ready).")] = "3m",
     eval_days: Annotated[float | None, typer.Option(help="Days scored per trace after the warm-up.")] = 14.0,
     sweep_days: Annotated[float | None, typer.Option(help="Days of each trace the frontier sweeps.")] = None,
     jobs: Annotated[int, typer.Option(help="Traces replayed in parallel (processes).")] = 1,
     calibrate: Annotated[
         bool, typer.Option(help="Foresight scales its peak by how past peaks compared with forecasts.")
     ] = False,
+    allow_seen: Annotated[
+        bool, typer.Option(help="Run a model that may have seen a scored window anyway, labelled in-sample.")
+    ] = False,
 ) -> None:
     """Benchmark every shared load trace and write docs/benchmark.md with its figures."""
     from foresight.simulation import report as _report  # `report` is bench_report's --report path
 
     config = simulation.BenchConfig(
-        model=model, eval_days=eval_days, sweep_days=sweep_days, calibrate=calibrate
-    )
+        model=model, startup_seconds=_seconds(startup), eval_days=eval_days, sweep_days=sweep_days,
+        calibrate=calibrate,
+    )  # fmt: skip
     paths = [datasets / name for name in DOC_TRACES if (datasets / name).exists()]
     if not paths:
         raise typer.BadParameter(f"no traces under {datasets}")
@@ -217,7 +344,7 @@ def bench_report(
     sections: dict[str, str] = {}
     results: list[dict] = []
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(_report_one, path, config, images, doc_dir) for path in paths]
+        futures = [pool.submit(_report_one, path, config, images, doc_dir, allow_seen) for path in paths]
         for future in futures:
             name, section, data = future.result()
             sections[name] = section

@@ -7,15 +7,29 @@ deterministic: no cluster, no clock.
 
 from foresight.simulation._bench import (
     POLICIES,
+    SLO_UNDER_PROVISIONED_PCT,
     BenchConfig,
     BenchResult,
+    ModelExposure,
     frontier_at,
+    model_exposure,
+    quantile_sizing,
     replica_hours_at,
+    resolve_model,
     run_benchmark,
+    scored_window,
+    slo_crossing,
 )
-from foresight.simulation._engine import ClusterConfig, Policy, Run, Workload, simulate
+from foresight.simulation._engine import ClusterConfig, MetricPipeline, Policy, Run, Workload, simulate
 from foresight.simulation._hpa import HpaConfig, HpaController, replica_count
-from foresight.simulation._metrics import QueueModel, run_metrics
+from foresight.simulation._metrics import (
+    UNDER_TOLERANCE,
+    QueueModel,
+    Surge,
+    cost_metrics,
+    run_metrics,
+    surges,
+)
 from foresight.simulation._policies import (
     ForecastBank,
     ForecastMetricPolicy,
@@ -30,6 +44,8 @@ from foresight.simulation._trace import Trace, default_value_column, demand_on_g
 
 __all__ = [
     "POLICIES",
+    "SLO_UNDER_PROVISIONED_PCT",
+    "UNDER_TOLERANCE",
     "BenchConfig",
     "BenchResult",
     "ClusterConfig",
@@ -39,22 +55,32 @@ __all__ = [
     "HpaConfig",
     "HpaController",
     "HpaPolicy",
+    "MetricPipeline",
+    "ModelExposure",
     "OraclePolicy",
     "Policy",
     "QueueModel",
     "Run",
+    "Surge",
     "Trace",
     "Workload",
     "build_forecast_bank",
+    "cost_metrics",
     "default_value_column",
     "demand_on_grid",
     "frontier_at",
+    "model_exposure",
     "oracle_replicas",
+    "quantile_sizing",
     "read_trace",
     "replica_count",
     "replica_hours_at",
     "required_replicas",
+    "resolve_model",
     "run_benchmark",
     "run_metrics",
+    "scored_window",
     "simulate",
+    "slo_crossing",
+    "surges",
 ]

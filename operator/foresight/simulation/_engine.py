@@ -1,11 +1,15 @@
 """Discrete-time replay of a workload under one scaling policy.
 
 Time advances in ticks (15 s by default: the HPA's sync period). At every tick, pods whose start-up is over
-become ready; at every control interval the policy sets the HPA floor (or, for the oracle, the replicas
-themselves); at every HPA sync the reactive HPA computes replicas from the load it sees right now. A pod
-requested at tick ``i`` serves from tick ``i + ceil(startup_seconds / tick_seconds)``. A scale-down removes
-pods that are still starting first, then ready ones (as a ReplicaSet does). An optional node limit keeps
-pods beyond it pending (unschedulable).
+become ready; at every reconcile (30 s, the operator's default ``--tick``) the policy sets the HPA floor (or,
+for the oracle, the replicas themselves); at every HPA sync the reactive HPA computes replicas from the metric
+it reads. A pod requested at tick ``i`` serves from tick ``i + ceil(startup_seconds / tick_seconds)``. A
+scale-down removes pods that are still starting first, then ready ones (as a ReplicaSet does). An optional
+node limit keeps pods beyond it pending (unschedulable).
+
+Policies never read the load itself: they read what the metric pipeline (:class:`MetricPipeline`) shows at
+that moment, which lags the load by the scrape interval and the rate window, as a real one does. Only the
+oracle, a bound and not a policy, reads the workload directly.
 
 Everything is deterministic: the same workload, policy and configuration give the same run.
 """
@@ -22,28 +26,82 @@ import pandas as pd
 
 from foresight.simulation._hpa import HpaConfig, HpaController
 
-__all__ = ["ClusterConfig", "Controller", "Policy", "Run", "Workload", "simulate"]
+__all__ = ["ClusterConfig", "Controller", "MetricPipeline", "Policy", "Run", "Workload", "simulate"]
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricPipeline:
+    """What an autoscaler reads at time ``t``: the load as the scrape pipeline has seen it by then.
+
+    Prometheus scrapes every ``scrape_interval_seconds``; the autoscaler's query averages the last
+    ``rate_window_seconds`` of it (``rate(x[2m])``, ``avg_over_time``); a read at ``t`` gets the value as of
+    the latest scrape ``S = floor(t / scrape) * scrape``. So the reading at ``t`` is the mean load over
+    ``[S - window, S)``, and the HPA adds up to one sync period on top. Defaults: a 30 s scrape (the
+    kube-prometheus-stack ServiceMonitor default) and a 2-minute rate window (four scrapes, Prometheus'
+    rule of thumb and prometheus-adapter's walkthrough; the adapter chart's default rules use 5 minutes).
+    A window of 0 reads the load at the last scrape itself.
+
+    >>> load = np.array([0.0, 0.0, 0.0, 0.0, 80.0, 80.0, 80.0, 80.0])  # 15 s ticks: a step at 60 s
+    >>> MetricPipeline(scrape_interval_seconds=30, rate_window_seconds=60).readings(load, 15).tolist()
+    [nan, nan, 0.0, 0.0, 0.0, 0.0, 40.0, 40.0]
+    """
+
+    scrape_interval_seconds: int = 30
+    rate_window_seconds: int = 120
+
+    def __post_init__(self) -> None:
+        if self.scrape_interval_seconds < 1 or self.rate_window_seconds < 0:
+            raise ValueError("need scrape_interval_seconds >= 1 and rate_window_seconds >= 0")
+
+    @property
+    def mean_delay_seconds(self) -> float:
+        """Average age of what a reading reflects: half a scrape interval plus half the window."""
+        return self.scrape_interval_seconds / 2 + self.rate_window_seconds / 2
+
+    def readings(self, demand: np.ndarray, tick_seconds: int) -> np.ndarray:
+        """The reading at every tick of ``demand`` (``NaN`` where the window holds no finite load)."""
+        n = len(demand)
+        scrape = (np.arange(n, dtype=np.int64) * tick_seconds) // self.scrape_interval_seconds
+        scrape *= self.scrape_interval_seconds  # the latest scrape, in seconds
+        if self.rate_window_seconds == 0:
+            return np.asarray(demand, dtype=float)[np.minimum(scrape // tick_seconds, n - 1)]
+        # Ticks j whose load the window [S - w, S) holds: j * tick >= S - w and j * tick < S.
+        high = -(-scrape // tick_seconds)
+        low = np.maximum(0, -(-(scrape - self.rate_window_seconds) // tick_seconds))
+        finite = np.isfinite(demand)
+        sums = np.concatenate([[0.0], np.cumsum(np.where(finite, demand, 0.0))])
+        counts = np.concatenate([[0], np.cumsum(finite)])
+        count = counts[high] - counts[low]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, (sums[high] - sums[low]) / np.maximum(count, 1), np.nan)
 
 
 @dataclasses.dataclass(frozen=True)
 class ClusterConfig:
-    """The workload's deployment and the cluster it runs on."""
+    """The workload's deployment, the cluster it runs on, and how its controllers see it.
+
+    ``reconcile_seconds`` is how often a policy decides (the operator reconciles every 30 s by default);
+    ``control_interval_seconds`` the width of the lead window a decision covers (the operator uses
+    ``max(forecast step, reconcile)``).
+    """
 
     capacity_per_replica: float
     startup_seconds: int = 180
     tick_seconds: int = 15
     control_interval_seconds: int = 60
+    reconcile_seconds: int = 30
     min_replicas: int = 1
     max_replicas: int = 100
     max_schedulable_replicas: int | None = None
+    pipeline: MetricPipeline = dataclasses.field(default_factory=MetricPipeline)
 
     @property
     def startup_ticks(self) -> int:
         return math.ceil(self.startup_seconds / self.tick_seconds)
 
     @property
-    def control_ticks(self) -> int:
-        return max(1, round(self.control_interval_seconds / self.tick_seconds))
+    def reconcile_ticks(self) -> int:
+        return max(1, round(self.reconcile_seconds / self.tick_seconds))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -74,7 +132,7 @@ class Run:
 
 
 class Controller(Protocol):
-    """A policy's state during one run."""
+    """A policy's state during one run. ``reading`` is the metric pipeline's value at the tick."""
 
     @property
     def hpa(self) -> HpaConfig | None:
@@ -82,11 +140,11 @@ class Controller(Protocol):
 
     @property
     def interval_ticks(self) -> int | None:
-        """How often :meth:`floor` is asked; ``None``: every control interval."""
+        """How often :meth:`floor` is asked; ``None``: every reconcile."""
 
-    def floor(self, tick: int, current_floor: int, replicas: int, ready: int, load: float) -> int: ...
+    def floor(self, tick: int, current_floor: int, replicas: int, ready: int, reading: float) -> int: ...
 
-    def metric_loads(self, tick: int, load: float) -> tuple[float, ...]: ...
+    def metric_loads(self, tick: int, reading: float) -> tuple[float, ...]: ...
 
 
 class Policy(Protocol):
@@ -140,27 +198,34 @@ def simulate(policy: Policy, workload: Workload, cluster: ClusterConfig, initial
     n = len(workload)
     hpa = None if controller.hpa is None else HpaController(controller.hpa, cluster.capacity_per_replica)
     sync_ticks = 1 if controller.hpa is None else max(1, round(controller.hpa.sync_seconds / tick_seconds))
-    control_ticks = controller.interval_ticks or cluster.control_ticks
+    control_ticks = controller.interval_ticks or cluster.reconcile_ticks
     pods = _Pods(initial_replicas, cluster.startup_ticks, cluster.max_schedulable_replicas)
-    demand = workload.demand.tolist()  # Python floats: the loop below is the hot path
+    # Python floats: the loop below is the hot path.
+    readings = cluster.pipeline.readings(workload.demand, tick_seconds).tolist()
     replicas_out = np.empty(n, dtype=np.int32)
     ready_out = np.empty(n, dtype=np.int32)
     floor_out = np.empty(n, dtype=np.int32)
     floor = cluster.min_replicas
+    max_replicas = cluster.max_replicas
+    pending = pods.pending
+    decide = controller.floor
+    metric_loads = controller.metric_loads
     for i in range(n):
-        pods.advance(i)
-        load = demand[i]
+        if pending and pending[0] <= i:
+            pods.advance(i)
+        reading = readings[i]
         if i % control_ticks == 0:
-            floor = controller.floor(i, floor, pods.replicas, pods.ready, load)
+            floor = decide(i, floor, pods.ready + len(pending), pods.ready, reading)
             if hpa is None:
                 pods.scale(floor, i)
         if hpa is not None and i % sync_ticks == 0:
-            loads = controller.metric_loads(i, load)
+            current = pods.ready + len(pending)
             desired = hpa.sync(
-                i * tick_seconds, pods.replicas, pods.ready, loads, floor, cluster.max_replicas
+                i * tick_seconds, current, pods.ready, metric_loads(i, reading), floor, max_replicas
             )
-            pods.scale(desired, i)
-        replicas_out[i] = pods.replicas
+            if desired != current:
+                pods.scale(desired, i)
+        replicas_out[i] = pods.ready + len(pending)
         ready_out[i] = pods.ready
         floor_out[i] = floor
     return Run(policy.name, replicas_out, ready_out, floor_out)

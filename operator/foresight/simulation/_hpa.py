@@ -12,7 +12,8 @@ Follows ``pkg/controller/podautoscaler`` of kubernetes/kubernetes (``replica_cal
 * ``minReplicas``/``maxReplicas`` clamp the result, and a workload below ``minReplicas`` is raised to it
   before any metric is read.
 
-The HPA sees the *offered* load (as with a request-rate metric); a saturated CPU metric would read lower and
+The HPA reads the offered load through the metric pipeline (:class:`foresight.simulation.MetricPipeline`:
+scrape interval and rate window), as with a request-rate metric; a saturated CPU metric would read lower and
 make the HPA slower still, so this is in the HPA's favour. With several metrics (Crane's EHPA adds a
 prediction metric) the highest proposal wins, as upstream.
 """
@@ -83,8 +84,13 @@ class HpaController:
     def __init__(self, config: HpaConfig, capacity_per_replica: float) -> None:
         self.config = config
         self.capacity_per_replica = capacity_per_replica
-        self._recommendations: deque[tuple[float, int]] = deque()
-        self._keep = max(config.scale_down_stabilization_seconds, config.scale_up_stabilization_seconds)
+        # Recommendations of each stabilization window as monotonic queues of (time, value): the front
+        # is the window's highest (scale-down) or lowest (scale-up) one, as a scan of all would find.
+        self._highest: deque[tuple[float, int]] = deque()
+        self._lowest: deque[tuple[float, int]] = deque()
+        # Read on every sync (the replay's hot path): kept as plain attributes.
+        self._up_factor = 1 + config.scale_up_percent / 100
+        self._down_factor = 1 - config.scale_down_percent / 100
 
     def sync(
         self,
@@ -110,28 +116,30 @@ class HpaController:
             return min_replicas
         if current > max_replicas:
             return max_replicas
-        proposals = [
-            replica_count(
-                current, ready, load, self.capacity_per_replica, cfg.target_utilization, cfg.tolerance
-            )
-            for load in loads
-        ]
-        desired = max(proposals)
+        capacity, target, tolerance = self.capacity_per_replica, cfg.target_utilization, cfg.tolerance
+        desired = replica_count(current, ready, loads[0], capacity, target, tolerance)
+        for load in loads[1:]:
+            desired = max(desired, replica_count(current, ready, load, capacity, target, tolerance))
         # Stabilization: up to the lowest recommendation of the up-window, down to the highest
-        # of the down-window.
-        up, down = desired, desired
-        while self._recommendations and self._recommendations[0][0] <= now - self._keep:
-            self._recommendations.popleft()
-        for at, value in self._recommendations:
-            if at > now - cfg.scale_up_stabilization_seconds:
-                up = min(up, value)
-            if at > now - cfg.scale_down_stabilization_seconds:
-                down = max(down, value)
-        self._recommendations.append((now, desired))
+        # of the down-window (the recommendations of earlier syncs within each window).
+        tops, bottoms = self._highest, self._lowest
+        while tops and tops[0][0] <= now - cfg.scale_down_stabilization_seconds:
+            tops.popleft()
+        while bottoms and bottoms[0][0] <= now - cfg.scale_up_stabilization_seconds:
+            bottoms.popleft()
+        down = max(desired, tops[0][1]) if tops else desired
+        up = min(desired, bottoms[0][1]) if bottoms else desired
+        while tops and tops[-1][1] <= desired:
+            tops.pop()
+        tops.append((now, desired))
+        if cfg.scale_up_stabilization_seconds > 0:
+            while bottoms and bottoms[-1][1] >= desired:
+                bottoms.pop()
+            bottoms.append((now, desired))
         stabilized = min(max(current, up), down)
         # Rate limits over one period; with a 15 s sync and 15 s periods the period starts at `current`.
-        up_limit = max(math.ceil(current * (1 + cfg.scale_up_percent / 100)), current + cfg.scale_up_pods)
-        down_limit = math.ceil(current * (1 - cfg.scale_down_percent / 100))
+        up_limit = max(math.ceil(current * self._up_factor), current + cfg.scale_up_pods)
+        down_limit = math.ceil(current * self._down_factor)
         highest = min(max_replicas, up_limit)
         lowest = max(min_replicas, down_limit)
         return max(min(stabilized, highest), lowest)

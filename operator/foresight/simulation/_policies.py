@@ -13,8 +13,11 @@
   control interval; an HPA stays underneath as a safety net.
 * ``oracle``: perfect foresight, the fewest replicas that never under-provision (see :func:`oracle_replicas`).
 
-Forecasting policies read a :class:`ForecastBank`: forecasts made every ``every_seconds`` from history
-strictly before their origin, decided on every control interval from the latest one.
+Forecasting policies read a :class:`ForecastBank`: forecasts made at a cadence (the operator's: one per new
+history point, i.e. per forecast step; Crane's DSP: one per 12 hours), each from history strictly before its
+origin. Foresight decides at every reconcile from the latest forecast, as the operator does; the prediction
+metrics of ``holt-winters`` and ``fft`` are refreshed once a forecast step, and computed once per bank for
+every knob setting (they do not depend on the knob).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import pandas as pd
 from foresight import forecasting, planning
 from foresight.simulation._engine import ClusterConfig, Workload
 from foresight.simulation._hpa import HpaConfig
+from foresight.simulation._metrics import UNDER_TOLERANCE
 from foresight.simulation._trace import Trace
 
 __all__ = [
@@ -51,18 +55,70 @@ class ForecastBank:
     """Forecast sample paths made at ``origins`` (seconds after the workload's tick 0).
 
     Column ``k`` of ``samples[j]`` is the load at ``origins[j] + k * step_seconds``; forecast ``j`` saw only
-    trace points before ``origins[j]``.
+    trace points before ``origins[j]``. ``history[k]`` is the reading of the forecaster's step that starts
+    ``history_start + k * step_seconds`` seconds after tick 0: what the forecasts were made from.
     """
 
     model: str
     origins: np.ndarray
     samples: np.ndarray
     step_seconds: int
+    history: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))
+    history_start: float = 0.0
+    span_seconds: float = 0.0
+    _tracks: dict[tuple[float, float], np.ndarray] = dataclasses.field(default_factory=dict, repr=False)
+    _memo: dict[str, np.ndarray] = dataclasses.field(default_factory=dict, repr=False)
 
     def latest(self, seconds: float) -> int | None:
         """Index of the newest forecast made at or before ``seconds``."""
         j = int(np.searchsorted(self.origins, seconds, side="right")) - 1
         return None if j < 0 else j
+
+    def history_count(self, j: int) -> int:
+        """How many ``history`` readings forecast ``j`` had (those of steps that ended by its origin)."""
+        return max(
+            0, min(len(self.history), int((self.origins[j] - self.history_start) // self.step_seconds))
+        )
+
+    def last_reading(self, j: int) -> float | None:
+        """The newest finite reading before forecast ``j``'s origin (the operator's ``observed_load``)."""
+        count = self.history_count(j)
+        if not count:
+            return None
+        if "carried" not in self._memo:
+            finite = np.isfinite(self.history)
+            index = np.maximum.accumulate(np.where(finite, np.arange(len(self.history)), -1))
+            self._memo["carried"] = np.where(index >= 0, self.history[np.maximum(index, 0)], np.nan)
+        value = float(self._memo["carried"][count - 1])
+        return None if math.isnan(value) else value
+
+    def window_track(self, start_seconds: float, end_seconds: float) -> np.ndarray:
+        """Max of the median path over ``[now + start, now + end]``, ``now`` every step from the first origin.
+
+        Entry ``m`` is for ``now = origins[0] + m * step_seconds`` from the newest forecast made by then.
+        Computed once per window and kept: it does not depend on any knob of the policy that reads it.
+        """
+        key = (float(start_seconds), float(end_seconds))
+        if key not in self._tracks:
+            self._tracks[key] = self._window_track(*key)
+        return self._tracks[key]
+
+    def _window_track(self, start_seconds: float, end_seconds: float) -> np.ndarray:
+        if not len(self.origins):
+            return np.empty(0)
+        step = float(self.step_seconds)
+        count = max(1, math.ceil((self.span_seconds - self.origins[0]) / step) + 1)
+        times = self.origins[0] + step * np.arange(count)
+        newest = np.searchsorted(self.origins, times, side="right") - 1
+        offsets = times - self.origins[newest]
+        medians = np.median(self.samples, axis=1)
+        track = np.empty(count)
+        for offset in np.unique(offsets):
+            rows = np.flatnonzero(offsets == offset)
+            track[rows] = planning.peak_samples(
+                medians[newest[rows]], step, offset + start_seconds, offset + end_seconds
+            )[0]
+        return track
 
 
 def build_forecast_bank(
@@ -78,12 +134,14 @@ def build_forecast_bank(
     batch_size: int = 64,
     forecaster: forecasting.BaseForecaster | None = None,
     progress: Callable[[int, int], None] | None = None,
+    stored_seconds: int | None = None,
 ) -> ForecastBank:
     """Forecast every ``every_seconds`` over ``span_seconds`` from trace point ``first_index`` on.
 
     The forecaster works at ``max(trace step, 60 s)`` (the operator's default ``forecast.step`` is one
     minute; finer traces are averaged per minute). Each forecast sees at most ``context_seconds`` of history,
-    all of it strictly before its origin.
+    all of it strictly before its origin, and is asked for ``horizon_seconds`` ahead (models such as
+    ``analog`` choose their settings on that horizon); only the columns covering ``stored_seconds`` are kept.
     """
     step = max(trace.step_seconds, 60)
     step -= step % trace.step_seconds
@@ -93,9 +151,10 @@ def build_forecast_bank(
     first_origin = math.ceil(origin0 / step) * step
     origins = np.arange(first_origin, origin0 + span_seconds, every, dtype=np.int64)
     horizon = max(1, math.ceil(horizon_seconds / step) + 1)
+    stored = horizon if stored_seconds is None else min(horizon, max(1, math.ceil(stored_seconds / step) + 1))
     context = max(2, context_seconds // step)
     model_instance = forecaster if forecaster is not None else forecasting.get(model)
-    out = np.empty((len(origins), n_samples, horizon), dtype=np.float32)
+    out = np.empty((len(origins), n_samples, stored), dtype=np.float32)
     for b in range(0, len(origins), batch_size):
         batch = []
         for origin in origins[b : b + batch_size]:
@@ -103,15 +162,35 @@ def build_forecast_bank(
             begin = max(0, end - context)
             start = coarse.start + pd.Timedelta(seconds=begin * step)
             batch.append(forecasting.Series(coarse.values[begin:end], start, step, item_id=trace.name))
-        out[b : b + len(batch)] = model_instance.sample(batch, horizon, n_samples=n_samples, seed=seed + b)
+        paths = model_instance.sample(batch, horizon, n_samples=n_samples, seed=seed + b)
+        out[b : b + len(batch)] = paths[:, :, :stored]
         if progress is not None:
             progress(min(b + batch_size, len(origins)), len(origins))
-    return ForecastBank(model, (origins - origin0).astype(float), out, step)
+    first_reading = max(0, first_origin // step - 1)
+    return ForecastBank(
+        model,
+        (origins - origin0).astype(float),
+        out,
+        step,
+        history=coarse.values[first_reading:].astype(float),
+        history_start=float(first_reading * step - origin0),
+        span_seconds=float(span_seconds),
+    )
 
 
-def required_replicas(demand: np.ndarray, capacity_per_replica: float) -> np.ndarray:
-    """Fewest ready replicas that serve each tick's load (0 in gaps)."""
-    needed = np.ceil(np.nan_to_num(demand, nan=0.0) / capacity_per_replica * (1 - _EPSILON))
+def required_replicas(
+    demand: np.ndarray, capacity_per_replica: float, tolerance: float = UNDER_TOLERANCE
+) -> np.ndarray:
+    """Fewest ready replicas that serve each tick's load within the metric's tolerance (0 in gaps).
+
+    A tick is under-provisioned only when the load exceeds ready capacity by more than ``tolerance``, so the
+    oracle needs no more than that.
+
+    >>> required_replicas(np.array([100.0, 100.5, 102.0, np.nan]), 100.0).tolist()
+    [1, 1, 2, 0]
+    """
+    load = np.nan_to_num(demand, nan=0.0) / (capacity_per_replica * (1 + tolerance))
+    needed = np.ceil(load * (1 - _EPSILON))
     return np.maximum(needed, 0).astype(np.int64)
 
 
@@ -139,11 +218,11 @@ class _Static:
     value: int
     interval_ticks: int | None = None
 
-    def floor(self, tick: int, current_floor: int, replicas: int, ready: int, load: float) -> int:
+    def floor(self, tick: int, current_floor: int, replicas: int, ready: int, reading: float) -> int:
         return self.value
 
-    def metric_loads(self, tick: int, load: float) -> tuple[float, ...]:
-        return (load,)
+    def metric_loads(self, tick: int, reading: float) -> tuple[float, ...]:
+        return (reading,)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,11 +242,11 @@ class _Schedule:
     hpa: HpaConfig | None = None
     interval_ticks: int | None = 1
 
-    def floor(self, tick: int, current_floor: int, replicas: int, ready: int, load: float) -> int:
+    def floor(self, tick: int, current_floor: int, replicas: int, ready: int, reading: float) -> int:
         return int(self.replicas[tick])
 
-    def metric_loads(self, tick: int, load: float) -> tuple[float, ...]:
-        return (load,)
+    def metric_loads(self, tick: int, reading: float) -> tuple[float, ...]:
+        return (reading,)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,43 +261,28 @@ class OraclePolicy:
         return _Schedule(np.minimum(plan, cluster.max_replicas))
 
 
-def _window_max(path: np.ndarray, step_seconds: float, start: float, end: float) -> float:
-    peaks, _, _ = planning.peak_samples(path[None, :], step_seconds, start, end)
-    return float(peaks[0])
-
-
 @dataclasses.dataclass
 class _ForecastMetric:
-    policy: ForecastMetricPolicy
-    workload: Workload
     hpa: HpaConfig
+    track: list[float]
+    first_seconds: float
+    step_seconds: float
+    tick_seconds: int
+    margin: float
     min_replicas: int
-    control_ticks: int
-    medians: np.ndarray
     interval_ticks: int | None = None
-    _cache: dict[tuple[float, int], float] = dataclasses.field(default_factory=dict)
 
-    def floor(self, tick: int, current_floor: int, replicas: int, ready: int, load: float) -> int:
+    def floor(self, tick: int, current_floor: int, replicas: int, ready: int, reading: float) -> int:
         return self.min_replicas
 
-    def metric_loads(self, tick: int, load: float) -> tuple[float, ...]:
-        bank = self.policy.bank
-        # The prediction metric is refreshed once a control interval (Crane's metric adapter and PHPA's
-        # models are not re-run on every 15 s HPA sync either).
-        now = (tick - tick % self.control_ticks) * self.workload.tick_seconds
-        key = (now, 0)
-        if key not in self._cache:
-            self._cache.clear()
-            j = bank.latest(now)
-            if j is None:
-                self._cache[key] = math.nan
-            else:
-                offset = now - bank.origins[j]
-                start, end = self.policy.window_seconds
-                median = self.medians[j]
-                self._cache[key] = _window_max(median, bank.step_seconds, offset + start, offset + end)
-        predicted = self._cache[key]
-        return (load,) if math.isnan(predicted) else (load, predicted * self.policy.margin)
+    def metric_loads(self, tick: int, reading: float) -> tuple[float, ...]:
+        # The prediction metric is refreshed once a forecast step (Crane's metric adapter truncates "now" to
+        # its resolution; PHPA's model sees a new point once a step).
+        m = int((tick * self.tick_seconds - self.first_seconds) // self.step_seconds)
+        if m < 0 or m >= len(self.track):
+            return (reading,)
+        predicted = self.track[m]
+        return (reading,) if math.isnan(predicted) else (reading, predicted * self.margin)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,8 +296,12 @@ class ForecastMetricPolicy:
     margin: float = 1.0
 
     def controller(self, workload: Workload, cluster: ClusterConfig) -> _ForecastMetric:
-        medians = np.median(self.bank.samples, axis=1)
-        return _ForecastMetric(self, workload, self.hpa, cluster.min_replicas, cluster.control_ticks, medians)
+        track = self.bank.window_track(*self.window_seconds)
+        first = float(self.bank.origins[0]) if len(self.bank.origins) else 0.0
+        return _ForecastMetric(
+            self.hpa, track.tolist(), first, float(self.bank.step_seconds), workload.tick_seconds,
+            self.margin, cluster.min_replicas,
+        )  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -246,15 +314,17 @@ class _Planner:
     history: tuple = ()
     calibration: planning.PeakCalibration = dataclasses.field(default_factory=planning.PeakCalibration)
 
-    def _calibration(self, tick: int) -> planning.PeakCalibration:
-        """Past lead windows scored on the demand seen before this tick."""
-        load = self.workload
+    def _calibration(self, j: int) -> planning.PeakCalibration:
+        """Past lead windows scored on the readings forecast ``j`` was made from (as the operator does)."""
+        bank = self.policy.bank
         self.calibration = self.calibration.observe_grid(
-            load.start.timestamp(), load.tick_seconds, load.demand[:tick]
+            self.workload.start.timestamp() + bank.history_start,
+            bank.step_seconds,
+            bank.history[: bank.history_count(j)],
         )
         return self.calibration
 
-    def floor(self, tick: int, current_floor: int, replicas: int, ready: int, load: float) -> int:
+    def floor(self, tick: int, current_floor: int, replicas: int, ready: int, reading: float) -> int:
         bank = self.policy.bank
         seconds = tick * self.workload.tick_seconds
         j = bank.latest(seconds)
@@ -265,7 +335,7 @@ class _Planner:
         current = planning.CurrentState(
             current_floor=current_floor,
             ready_replicas=ready,
-            observed_load=None if math.isnan(load) else load,
+            observed_load=bank.last_reading(j),
             hpa_min_replicas=self.planning_policy.min_replicas,
             hpa_max_replicas=self.planning_policy.max_replicas,
             desired_history=self.history,
@@ -277,7 +347,7 @@ class _Planner:
             current,
             now,
             samples_start=start + timedelta(seconds=float(bank.origins[j])),
-            calibration=self._calibration(tick) if self.policy.calibrate else None,
+            calibration=self._calibration(j) if self.policy.calibrate else None,
         )
         if self.policy.calibrate and decision.raw_peak_at_quantile is not None:
             self.calibration = self.calibration.expect(
@@ -288,13 +358,17 @@ class _Planner:
         )
         return decision.floor
 
-    def metric_loads(self, tick: int, load: float) -> tuple[float, ...]:
-        return (load,)
+    def metric_loads(self, tick: int, reading: float) -> tuple[float, ...]:
+        return (reading,)
 
 
 @dataclasses.dataclass(frozen=True)
 class ForesightPolicy:
-    """The planner on a forecaster's sample paths, over a reactive HPA safety net."""
+    """The planner on a forecaster's sample paths, over a reactive HPA safety net.
+
+    ``calibrate`` turns on the planner's conformal calibration of the lead-window peak (how past peaks
+    compared with their forecasts, at the same quantile).
+    """
 
     bank: ForecastBank
     quantile: float = 0.9

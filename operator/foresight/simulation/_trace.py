@@ -116,24 +116,18 @@ def read_trace(path: Path, time_column: str = "timestamp", value_column: str | N
 
 
 def demand_on_grid(trace: Trace, tick_seconds: int, first: int = 0, last: int | None = None) -> np.ndarray:
-    """The load at every simulator tick between trace points ``first`` and ``last``: linear between points.
+    """The load at every simulator tick between trace points ``first`` and ``last``: each point held.
 
-    A tick next to a gap is a gap. Coarse traces (5-minute) are thus replayed at the controllers' 15-second
-    pace without inventing steps.
+    A trace point is the load over its step (a per-minute count, a 5-minute mean), so the load at time
+    ``t`` is the point ``k`` with ``k * step <= t < (k + 1) * step``: sample-and-hold, never a blend with
+    the next point (which would show a policy up to one step of the future). A gap is a gap at every tick
+    of its step. Coarse traces (5-minute) are thus replayed at the controllers' 15-second pace.
 
     >>> t = Trace("t", np.array([0.0, 60.0, np.nan]), pd.Timestamp("2024-01-01", tz="UTC"), 60)
     >>> demand_on_grid(t, 15).tolist()
-    [0.0, 15.0, 30.0, 45.0, 60.0, nan, nan, nan, nan]
+    [0.0, 0.0, 0.0, 0.0, 60.0, 60.0, 60.0, 60.0, nan]
     """
     last = len(trace) - 1 if last is None else last
     ticks = np.arange(0, (last - first) * trace.step_seconds + 1, tick_seconds)
-    position = first + ticks / trace.step_seconds
-    left = np.minimum(np.floor(position).astype(int), len(trace) - 1)
-    right = np.minimum(left + 1, len(trace) - 1)
-    weight = position - left
-    values = trace.values
-    out = values[left] * (1.0 - weight) + values[right] * weight
-    # A point exactly on a knot only needs that knot.
-    on_knot = weight == 0.0
-    out[on_knot] = values[left[on_knot]]
-    return out
+    index = first + ticks // trace.step_seconds
+    return trace.values[np.minimum(index, len(trace) - 1)].astype(float)

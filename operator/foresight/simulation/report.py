@@ -13,16 +13,16 @@ import pandas as pd
 
 from foresight.simulation._bench import BenchResult
 
-__all__ = ["TARGETS", "busiest_window", "markdown_section", "save_plot"]
+__all__ = ["TARGETS", "busiest_window", "markdown_section", "page", "protocol_text", "save_plot"]
 
 COLORS = {"hpa": "tab:red", "holt-winters": "tab:orange", "fft": "tab:purple", "foresight": "tab:blue"}
 COLORS["oracle"] = "tab:green"
 
 TARGETS = {
-    "under_provisioned_ratio_vs_hpa": ("≤ 0.20", lambda v: v <= 0.2),
-    "gap_closed": ("≥ 80 %", lambda v: v >= 0.8),
-    "replica_hours_vs_oracle": ("≤ 1.15", lambda v: v <= 1.15),
+    "under_provisioned_ratio_vs_hpa": ("≤ 0.5", lambda v: v <= 0.5),
     "replica_hours_at_slo_vs_hpa": ("≤ 0.85", lambda v: v <= 0.85),
+    "replica_hours_at_slo_vs_holt_winters": ("< 1", lambda v: v < 1.0),
+    "replica_hours_at_slo_vs_fft": ("< 1", lambda v: v < 1.0),
 }
 
 
@@ -83,18 +83,27 @@ def save_plot(result: BenchResult, path: Path, window: str | None = None) -> Non
     left.legend(fontsize=8, loc="upper left")
     left.tick_params(axis="x", labelrotation=20)
     for family, points in result.frontier.items():
-        xs = [p["replica_hours"] for p in points]
-        ys = [p["under_provisioned_pct"] for p in points]
+        kept = sorted(
+            (p for p in points if p.get("sized_by") != "unresolved"), key=lambda p: p["replica_hours"]
+        )
+        xs = [p["replica_hours"] for p in kept]
+        ys = [p["under_provisioned_pct"] for p in kept]
         style = "*" if family == "oracle" else "o-"
         right.plot(
             xs, ys, style, color=COLORS.get(family), label=family, markersize=9 if family == "oracle" else 4
         )
+        calibrated = [p for p in kept if p.get("sized_by") == "calibration"]
+        if calibrated:
+            cx = [p["replica_hours"] for p in calibrated]
+            cy = [p["under_provisioned_pct"] for p in calibrated]
+            right.plot(cx, cy, "D", color=COLORS.get(family), markersize=6, markerfacecolor="none")
+    right.axhline(0.1, color="grey", linewidth=0.8, linestyle=":")
     for family, run_metrics in result.metrics.items():
         if family in ("foresight", "hpa"):
             right.plot(run_metrics["replica_hours"], run_metrics["under_provisioned_pct"], "s",
                        color=COLORS[family], markersize=9, markerfacecolor="none")  # fmt: skip
     right.set_yscale("symlog", linthresh=0.1)
-    right.set_title("cost vs violation (frontier sweep; squares: defaults)")
+    right.set_title("cost vs violation (squares: defaults; diamonds: calibrated; dotted: SLO)")
     right.set_xlabel("replica-hours")
     right.set_ylabel("under-provisioned time (%)")
     right.legend(fontsize=8)
@@ -117,23 +126,69 @@ def _fmt(value: Any, digits: int = 2) -> str:
 
 METRIC_COLUMNS: Sequence[tuple[str, str, int]] = (
     ("under_provisioned_pct", "under-prov. time %", 3),
+    ("under_provisioned_minutes", "under-prov. min", 1),
     ("unserved_fraction", "unserved fraction", 5),
-    ("deficit_replica_minutes", "deficit replica-min", 1),
     ("replica_hours", "replica-hours", 1),
     ("over_provisioning_vs_oracle_pct", "vs oracle %", 1),
     ("scaling_actions_per_day", "actions/day", 1),
-    ("surges_provisioned_pct", "surges ready %", 0),
+    ("surges", "surges", 0),
+    ("surges_served_in_time", "served in time", 0),
     ("surge_median_lead_seconds", "median lead s", 0),
-    ("latency_mean_ms_high_traffic", "mean latency ms (high traffic)", 0),
-    ("latency_p99_ms_high_traffic", "p99 latency ms (high traffic)", 0),
+    ("latency_p50_ms_high_traffic", "p50 ms (high traffic)", 0),
+    ("latency_p99_ms_high_traffic", "p99 ms (high traffic)", 0),
     ("cpu_utilization_pct", "CPU util. %", 1),
 )
 
+SEED_COLUMNS: Sequence[tuple[str, str, int]] = (
+    ("latency_p50_ms_high_traffic", "p50 latency ms (high traffic)", 0),
+    ("latency_p99_ms_high_traffic", "p99 latency ms (high traffic)", 0),
+    ("peak_throughput", "peak served throughput (5 min)", 1),
+    ("cpu_utilization_pct", "mean CPU util. %", 1),
+    ("under_provisioned_minutes", "under-prov. min", 1),
+    ("replica_hours", "replica-hours", 1),
+)
+
+
+def _seed_lines(data: dict[str, Any]) -> list[str]:
+    """The seed paper's table: HPA vs Foresight vs oracle, at equal replica-hours and at the SLO."""
+    table = data.get("seed_terms") or {}
+    lines: list[str] = []
+    for key, title in (("equal_replica_hours", "at equal replica-hours"), ("at_slo", "at the SLO (≤ 0.1 %)")):
+        rows = table.get(key) or {}
+        if not rows:
+            continue
+        lines += [
+            "",
+            f"| {title} | setting | " + " | ".join(t for _, t, _ in SEED_COLUMNS) + " |",
+            "|---|---|" + "---:|" * len(SEED_COLUMNS),
+        ]
+        for policy, values in rows.items():
+            cells = [_fmt(values.get(k), d) for k, _, d in SEED_COLUMNS]
+            lines.append(f"| {policy} | {values.get('setting', '')} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _flags(summary: dict[str, Any]) -> list[str]:
+    """Every interpolation that is not one: extrapolated comparisons, SLO crossings not bracketed."""
+    notes = []
+    for family in ("hpa", "holt-winters", "fft", "foresight"):
+        if summary.get(f"{family}_interpolation_extrapolated"):
+            notes.append(
+                f"{family}'s frontier does not reach Foresight's replica-hours (its nearest end is used)"
+            )
+    for family, bracketed in (summary.get("replica_hours_at_slo_bracketed") or {}).items():
+        if not bracketed:
+            hours = (summary.get("replica_hours_at_slo") or {}).get(family)
+            what = "never reached in the sweep" if hours is None else "only bounded from above"
+            notes.append(f"{family}'s replica-hours at the SLO are {what}")
+    return notes
+
 
 def markdown_section(result: BenchResult, image: str | None, seconds: float | None = None) -> str:
-    """One trace's tables (per policy, summary vs targets) and its figure."""
+    """One trace's tables (per policy, summary vs targets, seed-paper terms) and its figure."""
     data = result.to_json()
     evaluated = data["evaluated"]
+    exposure = data.get("model_exposure")
     lines = [
         f"### {data['trace']} (`{data['column']}`)",
         "",
@@ -141,6 +196,7 @@ def markdown_section(result: BenchResult, image: str | None, seconds: float | No
         f"at {evaluated['tick_seconds']} s "
         f"ticks (trace step {evaluated['trace_step_seconds']} s); capacity per replica "
         f"{data['capacity_per_replica']:,.4g}; Foresight model `{data.get('model', result.config.model)}`"
+        + (f" ({exposure})" if exposure else "")
         + (f"; {seconds:.0f} s to compute." if seconds is not None else "."),
         "",
         "| policy | " + " | ".join(title for _, title, _ in METRIC_COLUMNS) + " |",
@@ -157,18 +213,19 @@ def markdown_section(result: BenchResult, image: str | None, seconds: float | No
     ]
     equal = "_under_provisioned_pct_at_equal_replica_hours"
     rows = [
+        ("Foresight under-provisioned %", "foresight_under_provisioned_pct", None),
         ("HPA under-provisioned % at equal replica-hours", "hpa" + equal, None),
-        ("Foresight under-provisioned % (frontier run)", "foresight_under_provisioned_pct", None),
+        ("Holt-Winters under-prov. % at equal replica-hours", "holt-winters" + equal, None),
+        ("FFT under-prov. % at equal replica-hours", "fft" + equal, None),
         ("ratio Foresight / HPA", "under_provisioned_ratio_vs_hpa", "under_provisioned_ratio_vs_hpa"),
-        ("gap closed from HPA toward oracle", "gap_closed", "gap_closed"),
-        ("replica-hours vs oracle", "replica_hours_vs_oracle", "replica_hours_vs_oracle"),
+        ("replica-hours vs oracle", "replica_hours_vs_oracle", None),
         (
             "replica-hours at ≤ 0.1 % under-prov., vs HPA",
             "replica_hours_at_slo_vs_hpa",
             "replica_hours_at_slo_vs_hpa",
         ),
-        ("Holt-Winters under-prov. % at equal replica-hours", "holt-winters" + equal, None),
-        ("FFT under-prov. % at equal replica-hours", "fft" + equal, None),
+        ("… vs Holt-Winters", "replica_hours_at_slo_vs_holt_winters", "replica_hours_at_slo_vs_holt_winters"),
+        ("… vs FFT", "replica_hours_at_slo_vs_fft", "replica_hours_at_slo_vs_fft"),
     ]
     for title, key, target_key in rows:
         value = summary.get(key)
@@ -177,26 +234,28 @@ def markdown_section(result: BenchResult, image: str | None, seconds: float | No
             target = TARGETS[target_key][0]
             met = "–" if value is None else ("yes" if TARGETS[target_key][1](value) else "**no**")
         lines.append(f"| {title} | {_fmt(value, 3)} | {target} | {met} |")
-    if summary.get("hpa_interpolation_extrapolated"):
-        lines.append("")
-        lines.append("HPA's frontier does not reach Foresight's replica-hours: its nearest point is used.")
+    notes = _flags(summary)
+    if notes:
+        lines += ["", "Flags: " + "; ".join(notes) + "."]
     at_slo = summary.get("replica_hours_at_slo") or {}
     if at_slo:
         needs = ", ".join(f"{k} {_fmt(v, 1)}" for k, v in at_slo.items())
         lines += [
             "",
-            "Replica-hours each policy needs for ≤ 0.1 % under-provisioned time (read off its frontier; "
-            f"– = not reached in the sweep): {needs}.",
+            "Replica-hours each policy needs for ≤ 0.1 % under-provisioned time (log-linear between the two "
+            f"swept points around the crossing; – = not reached): {needs}.",
         ]
+    lines += _seed_lines(data)
     if image:
         lines += ["", f"![{data['trace']}]({image})"]
     return "\n".join(lines) + "\n"
 
 
 _SUMMARY_HEADER = (
-    "| trace | Foresight model | under-prov. ratio vs HPA (≤ 0.2) | gap closed (≥ 80 %) "
-    "| replica-h vs oracle (≤ 1.15) | replica-h at SLO vs HPA (≤ 0.85) | beats HW / FFT at equal cost |\n"
-    "|---|---|---:|---:|---:|---:|---|"
+    "| trace | Foresight model | unseen | under-prov. ratio vs HPA (≤ 0.5) "
+    "| replica-h at SLO vs HPA (≤ 0.85) | vs Holt-Winters (< 1) | vs FFT (< 1) "
+    "| replica-h vs oracle | flags |\n"
+    "|---|---|---|---:|---:|---:|---:|---:|---|"
 )
 
 
@@ -209,15 +268,53 @@ def page(
     discussion: str = "",
 ) -> str:
     """All of ``docs/benchmark.md``: protocol, summary vs targets, discussion, per-trace detail."""
+    body = protocol_text(config, elapsed_seconds, jobs) + "\n## Summary against the targets\n\n"
+    body += _SUMMARY_HEADER + "\n"
+    rows = []
+    for data in results:
+        s = data["summary"]
+
+        def cell(key: str, digits: int = 2, s: dict[str, Any] = s) -> str:
+            value = s.get(key)
+            if value is None:
+                return "–"
+            if key not in TARGETS:
+                return f"{value:.{digits}f}"
+            return f"{value:.{digits}f}" + ("" if TARGETS[key][1](value) else " ✗")
+
+        unseen = data.get("model_unseen")
+        flags = len(_flags(s))
+        rows.append(
+            f"| {data['trace']} | {data.get('model', '')} | {_fmt(unseen)} | "
+            f"{cell('under_provisioned_ratio_vs_hpa')} | {cell('replica_hours_at_slo_vs_hpa')} | "
+            f"{cell('replica_hours_at_slo_vs_holt_winters')} | {cell('replica_hours_at_slo_vs_fft')} | "
+            f"{cell('replica_hours_vs_oracle')} | {flags or ''} |"
+        )
+    body += (
+        "\n".join(rows)
+        + "\n\n✗ = target missed; – = undefined (e.g. HPA never under-provisions at that cost); flags: "
+        "comparisons that are not interpolations (see the trace's section).\n"
+    )
+    if discussion:
+        body += "\n" + discussion.strip() + "\n"
+    return body + "\n## Per trace\n\n" + "\n".join(sections)
+
+
+def protocol_text(config: Any, elapsed_seconds: float, jobs: int) -> str:
+    """The page's head: how the benchmark is run, from ``config`` (a ``BenchConfig``)."""
+    from foresight.simulation._bench import HPA_FAMILIES, quantile_sizing
+
     eval_days = "the whole trace" if config.eval_days is None else f"{config.eval_days:g} days"
     sweep = "the same days" if config.sweep_days is None else f"the first {config.sweep_days:g} of them"
+    sized = ", ".join(f"{q:g} ({quantile_sizing(q, config)})" for q in config.quantiles)
     calibration = (
         "scaled by the planner's calibration (the split-conformal factor of past observed / predicted "
         "lead-window peaks, by level; see `docs/concepts.md`)"
         if config.calibrate
-        else "uncalibrated (`--no-calibrate`)"
+        else "uncalibrated (`--no-calibrate`; quantiles its paths cannot resolve excepted, see Frontier)"
     )
-    head = f"""# Autoscaling benchmark
+    policies = ", ".join(f"`{f}`" for f in HPA_FAMILIES)
+    return f"""# Autoscaling benchmark
 
 <!-- Generated by `foresight bench-report` (`make bench`); edit docs/benchmark-discussion.md or the generator,
 not this file. -->
@@ -225,30 +322,46 @@ not this file. -->
 Every shared load trace (`../shared/datasets/load/`, see its README for sources) is replayed under five
 policies with a pod start-up time of {config.startup_seconds} s. Regenerate with `make bench`
 (`foresight bench-report --jobs {jobs}`: {elapsed_seconds / 60:.0f} min on {os.cpu_count()} cores); one trace:
-`foresight bench --trace TRACE --json out.json --plot out.png`.
+`foresight bench --trace TRACE --startup 3m --json out.json --plot out.png` (`--startup 10m` for slow
+start-ups: a new node, an image pull, a warm-up).
 
 ## Protocol
 
 * **Sizing.** Capacity per replica = trace maximum / {config.peak_replicas}: the busiest moment needs
-  {config.peak_replicas} ready pods. Under-provisioned = load above ready capacity by more than 1 %.
-* **Time.** The simulator ticks every 15 s (the HPA's sync period; 5 s for the 10 s trace); coarser traces are
-  interpolated linearly between their points. A pod requested at tick *t* serves from *t* + start-up; a
-  scale-down removes starting pods first. The first 7 days (30 % of shorter traces) are history only; then
-  {eval_days} are scored, from the same initial state for every policy. Forecasts are made every
-  {config.forecast_every_seconds // 60} min (batched) from history strictly before their origin, at a
-  1-min step (finer traces are averaged per minute), and decisions are taken every minute from the latest
-  forecast.
-  A test (`tests/unit/simulation/test_engine.py::test_no_policy_sees_the_future`) changes the trace after a
-  time and checks that no decision before it changes.
+  {config.peak_replicas} ready pods. Under-provisioned = load above ready capacity by more than 1 %; the
+  oracle is sized with the same 1 %.
+* **Time.** The simulator ticks every 15 s (the HPA's sync period; 5 s for the 10 s trace). A trace point is
+  the load over its step and is held until the next one (never interpolated towards it, which would show
+  policies the future). A pod requested at tick *t* serves from *t* + start-up; a scale-down removes starting
+  pods first. The first 7 days (30 % of shorter traces) are history only; then {eval_days} are scored, from
+  the same initial state for every policy.
+* **What policies see.** No policy reads the load: every one reads the metric pipeline, a Prometheus scrape
+  every {config.scrape_interval_seconds} s averaged over a {config.rate_window_seconds} s rate window
+  (`rate(x[{config.rate_window_seconds // 60}m])`), as of the latest scrape, and the HPA reads that every
+  15 s. Forecasters read the history grid the operator queries (one reading per forecast step, 1 min or the
+  trace's step, up to the last complete step), at most 7 days of it.
+  `tests/unit/simulation/test_engine.py::test_no_policy_sees_the_future` changes the trace from a time on
+  and checks that no decision of any policy (the reactive HPA included) before that time changes.
+* **Cadence.** Foresight decides at every reconcile ({config.reconcile_seconds} s, the operator's default) for
+  a lead window as wide as `max(forecast step, reconcile)`, from a forecast made at every new history point:
+  the operator forecasts every reconcile, and with its fixed seed two reconciles that see the same history
+  get the same forecast. Each forecast asks for {config.forecast_horizon_seconds // 60} minutes (the
+  `forecast.horizon` default). Holt-Winters forecasts at every history point too (PHPA refits every sync);
+  Crane's DSP refits every {config.fft_every_seconds // 3600} hours (its `queryInterval`) and its metric reads
+  the stored prediction. Forecasts are made once per origin and shared by every knob setting.
+* **Models.** Foresight's default model (`{config.model}`) is untrained, so it never saw the scored trace. A
+  trained model is benchmarked only if it never saw the scored window (a leave-one-source-out model from
+  `foresight train --exclude SOURCE`, or one trained on data before the window); `foresight bench` refuses
+  any other, or labels it in-sample with `--allow-seen`.
 * **Policies.**
   * `hpa`: the upstream HPA algorithm (kubernetes/kubernetes `pkg/controller/podautoscaler`): tolerance 0.1,
     15 s sync, scale-up at most max(100 %, 4 pods) per 15 s, scale-down to the highest recommendation of the
     last 300 s, not-ready pods counted as idle on scale-up; target utilization {config.hpa_target:.0%} of
-    capacity. It sees the offered load (as a request-rate metric), which flatters it a little.
+    capacity.
   * `holt-winters`: the Predictive HPA's approach
     ([jthomperoo/predictive-horizontal-pod-autoscaler](https://github.com/jthomperoo/predictive-horizontal-pod-autoscaler)):
     a Holt-Winters prediction beside the HPA's own calculation, the higher one wins (`decisionType: maximum`).
-    It predicts the lead window (now + start-up, one minute wide) with the median of the repo's
+    It predicts the lead window (now + start-up, as wide as Foresight's) with the median of the repo's
     `holt-winters` forecaster, the same look-ahead Foresight gets.
   * `fft`: Crane's EffectiveHPA ([gocrane/crane](https://github.com/gocrane/crane), EHPA and DSP docs): the
     DSP/FFT forecast's maximum over `predictionWindowSeconds` ({config.fft_window_seconds} s, Crane's default)
@@ -256,56 +369,30 @@ policies with a pod start-up time of {config.startup_seconds} s. Regenerate with
     The repo's `fft` forecaster (Crane-style) provides the forecast.
   * `foresight`: `foresight.planning.decide` (the operator's own code) on {config.n_samples} sample paths of
     the `{config.model}` forecaster raises the HPA floor for the p{config.quantile * 100:g} peak of the lead
-    window, {calibration};
-    scale-down waits 300 s and removes at most 50 % per step; an HPA at {config.safety_net_target:.0%} target
-    stays underneath as the safety net.
+    window, {calibration}; scale-down waits 300 s and removes at most 50 % per step; an HPA at
+    {config.safety_net_target:.0%} target stays underneath as the safety net.
   * `oracle`: perfect foresight, the fewest replicas that never under-provision: at each tick the most needed
     over the next start-up time (optimal; checked by brute force in the unit tests).
 * **Frontier.** Each policy's knob is swept on {sweep}: target utilization
-  {", ".join(f"{t:g}" for t in config.hpa_targets)} for `hpa`, `holt-winters` and `fft`; quantile
-  {", ".join(f"{q:g}" for q in config.quantiles)} for `foresight`. Comparisons "at equal replica-hours"
-  interpolate a frontier (dominated points dropped); "replica-hours at the SLO" is where a frontier first
-  reaches ≤ 0.1 % under-provisioned time.
+  {", ".join(f"{t:g}" for t in config.hpa_targets)} for {policies}; quantile {sized} for `foresight`. A
+  quantile is sized from the sample paths only when {config.tail_samples} of them lie beyond it. Past that,
+  the top order statistics of {config.n_samples} heavy-tailed draws would stand in for the tail, so the
+  planner's conformal calibration sizes it (its record of 1,440 observed ÷ predicted peaks resolves it); a
+  quantile neither resolves is reported but left out of the frontier. Each
+  sweep is extended (lower and higher knobs) until its crossing of 0.1 % under-provisioned time and
+  Foresight's default replica-hours are bracketed by swept points; what still is not is flagged.
+  Comparisons "at equal replica-hours" interpolate a frontier (dominated points dropped) log-linearly in
+  under-provisioned time, which is convex in replica-hours; "replica-hours at the SLO" is where a frontier
+  crosses 0.1 %, interpolated the same way.
+* **Surges.** A surge is a ramp a person would call one: within 15 minutes, the replicas needed rise by at
+  least 3 (15 % of the peak) and by at least 50 % over their lowest point, and stay risen for 5 minutes.
+  It runs from that lowest point to its highest load; it is served in time when no tick of it is
+  under-provisioned, and its lead is how long before its peak the capacity the peak needs was ready.
 * **Latency model.** Each ready replica is an M/M/4 queue (100 ms mean service) that is 80 % busy at its
-  capacity; requests in ticks where the load reaches full service rate wait the 10 s timeout. "High traffic"
-  = ticks at or above the trace's 90th load percentile. Surges: a tick where needed replicas exceed the
-  previous 30 minutes' maximum by max(2, 20 %); "ready" = capacity was in place at its first tick.
-
-## Summary against the targets
-
-{_SUMMARY_HEADER}
+  capacity. Load beyond the service rate queues as a fluid backlog carried from tick to tick and drained at
+  the spare rate, so an overload costs latency until it is worked off; work that would wait beyond the 10 s
+  timeout is dropped and counted at the timeout. "High traffic" = ticks at or above the trace's 90th load
+  percentile. The seed-paper table compares HPA, Foresight and the oracle at equal replica-hours (the HPA
+  replayed at the target utilization interpolated to Foresight's default replica-hours) and at the SLO (each
+  policy's cheapest swept setting holding it).
 """
-    rows = []
-    for data in results:
-        s = data["summary"]
-        fs = s.get("foresight_under_provisioned_pct")
-
-        def beats(key: str, s: dict[str, Any] = s, fs: Any = fs) -> str:
-            other = s.get(key)
-            if fs is None or other is None:
-                return "–"
-            return "yes" if fs <= other else "no"
-
-        def cell(key: str, digits: int = 2, s: dict[str, Any] = s) -> str:
-            value = s.get(key)
-            if value is None:
-                return "–"
-            mark = "" if TARGETS[key][1](value) else " ✗"
-            return f"{value:.{digits}f}{mark}"
-
-        gap = s.get("gap_closed")
-        gap_text = "–" if gap is None else f"{gap:.0%}" + ("" if gap >= 0.8 else " ✗")
-        rows.append(
-            f"| {data['trace']} | {data.get('model', '')} | {cell('under_provisioned_ratio_vs_hpa')} | "
-            f"{gap_text} | {cell('replica_hours_vs_oracle')} | {cell('replica_hours_at_slo_vs_hpa')} | "
-            f"{beats('holt-winters_under_provisioned_pct_at_equal_replica_hours')} / "
-            f"{beats('fft_under_provisioned_pct_at_equal_replica_hours')} |"
-        )
-    body = (
-        head
-        + "\n".join(rows)
-        + "\n\n✗ = target missed; – = undefined (e.g. HPA never under-provisions at that cost).\n"
-    )
-    if discussion:
-        body += "\n" + discussion.strip() + "\n"
-    return body + "\n## Per trace\n\n" + "\n".join(sections)

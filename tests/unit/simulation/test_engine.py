@@ -15,19 +15,24 @@ from foresight.simulation import (
     ForesightPolicy,
     HpaConfig,
     HpaPolicy,
+    MetricPipeline,
     OraclePolicy,
     Policy,
     Trace,
     Workload,
     build_forecast_bank,
+    cost_metrics,
     demand_on_grid,
     oracle_replicas,
+    required_replicas,
     run_metrics,
     simulate,
 )
 from foresight.simulation._engine import _Pods
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
+# The load itself, read at every tick: no scrape interval, no rate window.
+INSTANT = MetricPipeline(scrape_interval_seconds=15, rate_window_seconds=0)
 
 
 def workload(demand: list[float] | np.ndarray, tick: int = 60) -> Workload:
@@ -88,9 +93,25 @@ def test_oracle_run_never_under_provisions() -> None:
     assert metrics["unserved_fraction"] == 0.0
 
 
+def test_oracle_uses_the_metrics_tolerance() -> None:
+    """The oracle is sized as the metric judges: a load up to 1 % above capacity is not a deficit."""
+    demand = np.array([100.0, 100.9, 101.2, 250.0] * 50)
+    assert required_replicas(demand[:4], 100.0).tolist() == [1, 1, 2, 3]
+    load = workload(demand, tick=15)
+    cluster = ClusterConfig(capacity_per_replica=100, tick_seconds=15, startup_seconds=0)
+    plan = oracle_replicas(required_replicas(demand, 100.0), cluster.startup_ticks)
+    run = simulate(OraclePolicy(), load, cluster, initial_replicas=int(plan[0]))
+    values = cost_metrics(run, load, 100.0)
+    assert values["under_provisioned_pct"] == 0.0
+    strict = np.ceil(demand / 100.0 * (1 - 1e-9))  # no tolerance: one replica more at 100.9 rps
+    assert values["replica_hours"] < strict.sum() * 15 / 3600
+    # Any replica fewer at a tick where the oracle keeps more than one is a deficit by the metric.
+    assert np.all(demand[run.ready > 1] > (run.ready[run.ready > 1] - 1) * 100.0 * 1.01)
+
+
 def test_hpa_reacts_only_after_startup() -> None:
     demand = [100.0] * 10 + [400.0] * 20
-    cluster = ClusterConfig(capacity_per_replica=100, tick_seconds=15, startup_seconds=180)
+    cluster = ClusterConfig(capacity_per_replica=100, tick_seconds=15, startup_seconds=180, pipeline=INSTANT)
     run = simulate(HpaPolicy(HpaConfig(target_utilization=1.0)), workload(demand, tick=15), cluster, 1)
     assert run.replicas[10] == 4  # asked at once (1 -> max(2, 1 + 4) = 5 is the limit, ratio says 4)
     assert run.ready[10 + 11] == 1 and run.ready[10 + 12] == 4  # ready 180 s = 12 ticks later
@@ -99,7 +120,26 @@ def test_hpa_reacts_only_after_startup() -> None:
 def test_demand_on_grid_keeps_gaps() -> None:
     trace = Trace("t", np.array([10.0, np.nan, 30.0, 40.0]), START, 60)
     grid = demand_on_grid(trace, 30)
-    assert np.isnan(grid[1:4]).all() and grid[0] == 10.0 and grid[-1] == 40.0
+    assert np.isnan(grid[2:4]).all() and grid[0] == 10.0 and grid[-1] == 40.0
+
+
+def test_demand_is_held_until_the_next_point() -> None:
+    """A point is the load over its step: no tick before the next point shows any of it."""
+    trace = Trace("t", np.array([10.0, 90.0, 20.0]), START, 300)
+    grid = demand_on_grid(trace, 15)
+    assert grid[:20].tolist() == [10.0] * 20  # the whole first step, up to the tick before 300 s
+    assert grid[20:40].tolist() == [90.0] * 20
+
+
+def test_metric_pipeline_lags_the_load() -> None:
+    """A step in the load shows in the reading after the next scrape, fully once the rate window holds it."""
+    pipeline = MetricPipeline()  # 30 s scrapes, a 2-minute rate window
+    demand = np.array([100.0] * 40 + [300.0] * 40)  # 15 s ticks: the step is at 600 s (tick 40)
+    readings = pipeline.readings(demand, 15)
+    assert np.all(readings[8:42] == 100.0)  # nothing of the step until the scrape at 630 s
+    assert 100.0 < readings[42] < 300.0  # the 630 s scrape: 30 s of the new load in a 2-minute window
+    assert np.all(readings[48:] == 300.0)  # from the 720 s scrape on, the window holds only the new load
+    assert pipeline.mean_delay_seconds == 75.0
 
 
 class _Spy(forecasting.BaseForecaster):
@@ -114,20 +154,21 @@ class _Spy(forecasting.BaseForecaster):
         return np.broadcast_to(last[:, None, None], (len(series), n_samples, horizon_steps)).copy()
 
 
+@pytest.mark.parametrize("pipeline", [MetricPipeline(), INSTANT], ids=["pipeline", "instant"])
 @pytest.mark.parametrize("family", ["foresight", "foresight-calibrated", "holt-winters", "fft", "hpa"])
-def test_no_policy_sees_the_future(family: str) -> None:
-    """Change the trace after time t: every decision up to t must stay the same."""
+def test_no_policy_sees_the_future(family: str, pipeline: MetricPipeline) -> None:
+    """Change the trace from time t on: every decision before t must stay the same, reactive ones too."""
     rng = np.random.default_rng(0)
     values = 200 + 100 * np.sin(np.arange(600) / 30) + rng.normal(0, 20, 600)
     cut = 400  # trace index; the workload starts at index 200
     changed = values.copy()
     changed[cut:] *= 3
-    cluster = ClusterConfig(capacity_per_replica=50, tick_seconds=15)
+    cluster = ClusterConfig(capacity_per_replica=50, tick_seconds=15, pipeline=pipeline)
 
     def run(vals: np.ndarray) -> np.ndarray:
         trace = Trace("t", vals, START, 60)
         load = Workload(demand_on_grid(trace, 15, 200, 599), trace.time_of(200), 15)
-        bank = build_forecast_bank(trace, 200, 400 * 60, "spy", 300, 600, 8, forecaster=_Spy())
+        bank = build_forecast_bank(trace, 200, 400 * 60, "spy", 60, 600, 8, forecaster=_Spy())
         policies: dict[str, Policy] = {
             "foresight": ForesightPolicy(bank),
             "foresight-calibrated": ForesightPolicy(bank, calibrate=True),
@@ -137,9 +178,29 @@ def test_no_policy_sees_the_future(family: str) -> None:
         }
         return simulate(policies[family], load, cluster, initial_replicas=5).replicas
 
-    # Ticks up to trace point cut - 1 have the same load (later ones interpolate towards point cut);
-    # every decision there may only use what was known then.
-    ticks_before_cut = (cut - 1 - 200) * 4 + 1
+    # Every tick before trace point `cut` (the ticks of points 200..cut-1) had the same past; every
+    # decision there may only use what was known then. A load blended towards the next point (as linear
+    # interpolation would) shows the HPA the change up to one step early, and fails this.
+    ticks_before_cut = (cut - 200) * 4
     before, after = run(values), run(changed)
     assert np.array_equal(before[:ticks_before_cut], after[:ticks_before_cut])
     assert not np.array_equal(before, after)  # the change does matter later: the test has teeth
+
+
+def test_no_policy_sees_the_future_would_catch_a_blended_load() -> None:
+    """The check above has teeth against defect 1: with the old linear blend, the HPA changes early."""
+    rng = np.random.default_rng(0)
+    values = 200 + 100 * np.sin(np.arange(600) / 30) + rng.normal(0, 20, 600)
+    changed = values.copy()
+    changed[400:] *= 3
+    cluster = ClusterConfig(capacity_per_replica=50, tick_seconds=15, pipeline=INSTANT)
+
+    def blended(vals: np.ndarray) -> np.ndarray:
+        position = 200 + np.arange(0, 399 * 60 + 1, 15) / 60
+        left = np.floor(position).astype(int)
+        weight = position - left
+        demand = vals[left] * (1 - weight) + vals[np.minimum(left + 1, 599)] * weight
+        return simulate(HpaPolicy(), Workload(demand, START, 15), cluster, initial_replicas=5).replicas
+
+    ticks_before_cut = 200 * 4
+    assert not np.array_equal(blended(values)[:ticks_before_cut], blended(changed)[:ticks_before_cut])

@@ -53,3 +53,30 @@ def test_min_and_max_replicas_clamp() -> None:
 def test_highest_metric_wins() -> None:
     hpa = HpaController(HpaConfig(target_utilization=1.0), capacity_per_replica=1)
     assert hpa.sync(0, 4, 4, (4.0, 8.0), 1, 100) == 8
+
+
+def _scan_sync(history: list[tuple[float, int]], cfg: HpaConfig, now: float, desired: int) -> tuple[int, int]:
+    """Stabilization as upstream states it: the lowest/highest recommendation of each window, by a scan."""
+    up = min([desired, *(v for t, v in history if t > now - cfg.scale_up_stabilization_seconds)])
+    down = max([desired, *(v for t, v in history if t > now - cfg.scale_down_stabilization_seconds)])
+    return up, down
+
+
+@pytest.mark.parametrize("up_window", [0, 60])
+def test_stabilization_windows_match_a_scan_of_every_recommendation(up_window: int) -> None:
+    """The monotonic queues give what scanning all recommendations of each window gives."""
+    import numpy as np
+
+    cfg = HpaConfig(target_utilization=1.0, scale_up_stabilization_seconds=up_window, tolerance=0.0)
+    hpa = HpaController(cfg, capacity_per_replica=1)
+    rng = np.random.default_rng(3)
+    history: list[tuple[float, int]] = []
+    for k in range(400):
+        now = 15.0 * k
+        current = int(rng.integers(1, 40))
+        load = float(rng.integers(1, 40))
+        desired = replica_count(current, current, load, 1, 1.0, 0.0)
+        up, down = _scan_sync(history, cfg, now, desired)
+        expected = max(min(min(max(current, up), down), max(2 * current, current + 4), 100), 1)
+        assert hpa.sync(now, current, current, (load,), 1, 100) == expected
+        history.append((now, desired))
