@@ -72,8 +72,8 @@ demo: tools ## The main job: a local cluster, a real trace, live predictions and
 	$(FORESIGHT) demo
 
 .PHONY: bench
-bench: venv ## Autoscaling benchmark on the shared traces; regenerates docs/benchmark.md
-	$(FORESIGHT) bench-report --jobs $$(nproc)
+bench: venv ## Autoscaling benchmark on the shared traces at start-up 3 and 10 min; regenerates docs/benchmark.md
+	$(FORESIGHT) bench-report --startup 3m,10m --jobs $$(nproc)
 
 .PHONY: clean
 clean: ## Remove the virtualenv and caches inside the repo (not ~/.cache/foresight)

@@ -318,7 +318,9 @@ def bench_report(
     images: Annotated[Path, typer.Option(help="Folder for the figures.")] = Path("docs/img"),
     json_dir: Annotated[Path | None, typer.Option(help="Also write one JSON per trace here.")] = None,
     model: Annotated[str, typer.Option(help="Foresight's forecaster.")] = "analog",
-    startup: Annotated[str, typer.Option(help="Pod start-up time (request to ready).")] = "3m",
+    startup: Annotated[
+        str, typer.Option(help="Pod start-up times (request to ready), comma-separated: one run each.")
+    ] = "3m,10m",
     eval_days: Annotated[float | None, typer.Option(help="Days scored per trace after the warm-up.")] = 14.0,
     sweep_days: Annotated[float | None, typer.Option(help="Days of each trace the frontier sweeps.")] = None,
     jobs: Annotated[int, typer.Option(help="Traces replayed in parallel (processes).")] = 1,
@@ -332,30 +334,48 @@ def bench_report(
     """Benchmark every shared load trace and write docs/benchmark.md with its figures."""
     from foresight.simulation import report as _report  # `report` is bench_report's --report path
 
-    config = simulation.BenchConfig(
-        model=model, startup_seconds=_seconds(startup), eval_days=eval_days, sweep_days=sweep_days,
-        calibrate=calibrate,
-    )  # fmt: skip
+    configs = [
+        simulation.BenchConfig(
+            model=model,
+            startup_seconds=_seconds(text),
+            eval_days=eval_days,
+            sweep_days=sweep_days,
+            calibrate=calibrate,
+        )
+        for text in (t.strip() for t in startup.split(","))
+        if text
+    ]
+    if not configs:
+        raise typer.BadParameter("give at least one start-up time", param_hint="--startup")
     paths = [datasets / name for name in DOC_TRACES if (datasets / name).exists()]
     if not paths:
         raise typer.BadParameter(f"no traces under {datasets}")
     started = time.monotonic()
     doc_dir = report.parent
-    sections: dict[str, str] = {}
-    results: list[dict] = []
+    runs: list[tuple[simulation.BenchConfig, list[dict], list[str]]] = []
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(_report_one, path, config, images, doc_dir, allow_seen) for path in paths]
-        for future in futures:
-            name, section, data = future.result()
-            sections[name] = section
-            results.append(data)
-            console.print(f"[green]done[/] {name}")
-            if json_dir is not None:
-                json_dir.mkdir(parents=True, exist_ok=True)
-                (json_dir / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
+        futures = [
+            [pool.submit(_report_one, path, config, images, doc_dir, allow_seen) for path in paths]
+            for config in configs
+        ]
+        for config, run in zip(configs, futures, strict=True):
+            results: list[dict] = []
+            sections: list[str] = []
+            for future in run:
+                name, section, data = future.result()
+                sections.append(section)
+                results.append(data)
+                console.print(f"[green]done[/] {name} (start-up {config.startup_seconds} s)")
+                if json_dir is not None:
+                    json_dir.mkdir(parents=True, exist_ok=True)
+                    (json_dir / f"{name}-{config.startup_seconds}s.json").write_text(
+                        json.dumps(data, indent=2) + "\n"
+                    )
+            runs.append((config, results, sections))
     elapsed = time.monotonic() - started
     report.parent.mkdir(parents=True, exist_ok=True)
     discussion = report.with_name(report.stem + "-discussion.md")
     notes = discussion.read_text() if discussion.exists() else ""
-    report.write_text(_report.page(results, list(sections.values()), config, elapsed, jobs, notes))
+    (first, first_results, first_sections), *more = runs
+    report.write_text(_report.page(first_results, first_sections, first, elapsed, jobs, notes, more))
     console.print(f"wrote {report} in {elapsed:.0f} s")

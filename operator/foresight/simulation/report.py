@@ -266,10 +266,27 @@ def page(
     elapsed_seconds: float,
     jobs: int,
     discussion: str = "",
+    more: Sequence[tuple[Any, list[dict[str, Any]], list[str]]] = (),
 ) -> str:
-    """All of ``docs/benchmark.md``: protocol, summary vs targets, discussion, per-trace detail."""
-    body = protocol_text(config, elapsed_seconds, jobs) + "\n## Summary against the targets\n\n"
-    body += _SUMMARY_HEADER + "\n"
+    """All of ``docs/benchmark.md``: protocol, summary vs targets, discussion, per-trace detail.
+
+    ``more`` holds the runs at further start-up times (config, results, sections): each gets its own
+    summary and per-trace part after the first run's.
+    """
+    runs = [(config, results, sections), *more]
+    startups = ", ".join(f"{c.startup_seconds} s" for c, _, _ in runs)
+    body = protocol_text(config, elapsed_seconds, jobs, startups)
+    for run_config, run_results, _ in runs:
+        body += f"\n## Summary against the targets: start-up {run_config.startup_seconds} s\n\n"
+        body += _summary_table(run_results)
+    if discussion:
+        body += "\n" + discussion.strip() + "\n"
+    for run_config, _, run_sections in runs:
+        body += f"\n## Per trace: start-up {run_config.startup_seconds} s\n\n" + "\n".join(run_sections)
+    return body
+
+
+def _summary_table(results: list[dict[str, Any]]) -> str:
     rows = []
     for data in results:
         s = data["summary"]
@@ -290,17 +307,16 @@ def page(
             f"{cell('replica_hours_at_slo_vs_holt_winters')} | {cell('replica_hours_at_slo_vs_fft')} | "
             f"{cell('replica_hours_vs_oracle')} | {flags or ''} |"
         )
-    body += (
-        "\n".join(rows)
+    return (
+        _SUMMARY_HEADER
+        + "\n"
+        + "\n".join(rows)
         + "\n\n✗ = target missed; – = undefined (e.g. HPA never under-provisions at that cost); flags: "
         "comparisons that are not interpolations (see the trace's section).\n"
     )
-    if discussion:
-        body += "\n" + discussion.strip() + "\n"
-    return body + "\n## Per trace\n\n" + "\n".join(sections)
 
 
-def protocol_text(config: Any, elapsed_seconds: float, jobs: int) -> str:
+def protocol_text(config: Any, elapsed_seconds: float, jobs: int, startups: str | None = None) -> str:
     """The page's head: how the benchmark is run, from ``config`` (a ``BenchConfig``)."""
     from foresight.simulation._bench import HPA_FAMILIES, quantile_sizing
 
@@ -320,7 +336,7 @@ def protocol_text(config: Any, elapsed_seconds: float, jobs: int) -> str:
 not this file. -->
 
 Every shared load trace (`../shared/datasets/load/`, see its README for sources) is replayed under five
-policies with a pod start-up time of {config.startup_seconds} s. Regenerate with `make bench`
+policies with a pod start-up time of {startups or f"{config.startup_seconds} s"}. Regenerate with `make bench`
 (`foresight bench-report --jobs {jobs}`: {elapsed_seconds / 60:.0f} min on {os.cpu_count()} cores); one trace:
 `foresight bench --trace TRACE --startup 3m --json out.json --plot out.png` (`--startup 10m` for slow
 start-ups: a new node, an image pull, a warm-up).

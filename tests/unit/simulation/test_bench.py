@@ -267,3 +267,22 @@ def test_bench_command_keeps_its_contract(tmp_path: Any) -> None:
     for key in ("under_provisioned_ratio_vs_hpa", "replica_hours_vs_oracle", "replica_hours_at_slo_vs_hpa"):
         assert key in data["summary"]
     assert "gap_closed" in data["summary"] and data["summary"]["seconds"] > 0
+
+
+def test_the_page_reports_every_start_up_time(result: Any) -> None:
+    import dataclasses
+
+    from foresight.simulation import report
+
+    slow = dataclasses.replace(result.config, startup_seconds=600)
+    section = report.markdown_section(result, None)
+    slow_json = {**result.to_json(), "trace": "synthetic-slow"}
+    page = report.page(
+        [result.to_json()], [section], result.config, 60.0, 2, more=[(slow, [slow_json], ["slow detail\n"])]
+    )
+    first = f"start-up {result.config.startup_seconds} s"
+    assert f"## Summary against the targets: {first}" in page
+    assert "## Summary against the targets: start-up 600 s" in page
+    assert f"## Per trace: {first}" in page and "## Per trace: start-up 600 s\n\nslow detail" in page
+    assert "| synthetic-slow |" in page.split("start-up 600 s", 1)[1]
+    assert f"a pod start-up time of {result.config.startup_seconds} s, 600 s" in page
