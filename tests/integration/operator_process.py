@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -24,10 +25,16 @@ def free_port() -> int:
 
 
 class OperatorProcess:
-    """``foresight run --standalone`` with its own ports and log file; start, kill -9, restart."""
+    """``foresight run --standalone`` with its own ports and log file; start, kill -9, restart.
 
-    def __init__(self, kubeconfig: str, prometheus_url: str, log_path: Path, **env: str) -> None:
+    ``nice`` lowers its CPU priority (``os.nice``), for tests that starve it.
+    """
+
+    def __init__(
+        self, kubeconfig: str, prometheus_url: str, log_path: Path, *, nice: int = 0, **env: str
+    ) -> None:
         self.log_path = log_path
+        self.nice = nice
         self.metrics_port = free_port()
         self.liveness_port = free_port()
         self.env = {
@@ -52,6 +59,7 @@ class OperatorProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=functools.partial(os.nice, self.nice) if self.nice else None,
         )
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:

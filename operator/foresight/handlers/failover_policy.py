@@ -2,10 +2,13 @@
 
 A per-policy daemon runs ``reconcile`` every tick, in three phases. Observe reads nodes, leases, pods and
 PodDisruptionBudgets (:mod:`foresight.kube.nodes` turns them into planner observations) and forecasts each
-node's Prometheus signals (one batched call per signal); it writes nothing. Decide asks the pure planner
+node's Prometheus signals (one batched call per signal) and, with ``diskHealth``, reads each drive's SMART
+counters (one query, every :data:`DISK_REFRESH`); it writes nothing. Decide asks the pure planner
 (:mod:`foresight.planning.failover`) for risks and actions. Apply stores each node's failure history on
 the node and carries out the actions, unless the policy is in dryRun. Writes carry the node's
 resourceVersion (no lost updates); evictions go through the eviction API, so PodDisruptionBudgets hold.
+Each NoSchedule escalation is checked against the rails again on nodes and pods read just before its write,
+one escalation at a time in the process (:func:`_escalate`): the plan's reads are old by then.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from foresight import forecasting
 from foresight.api import GROUP
 from foresight.api.v1alpha1 import (
     VERSION,
+    DiskHealthSpec,
     FailoverPolicySpec,
     FailoverPolicyStatus,
     NodeSignal,
@@ -38,6 +42,7 @@ from foresight.kube import client as kube
 from foresight.kube import nodes as kube_nodes
 from foresight.metrics import MetricSourceError, SampledSeries
 from foresight.planning import failover as fo
+from foresight.planning.disk_health import DiskHealthModel, SmartReadings
 
 PLURAL = failover_policy.PLURAL
 RECENT_ACTIONS = 20
@@ -57,6 +62,25 @@ MIN_SIGNAL_HISTORY = timedelta(hours=1)
 """At least this much history, so that a short horizon still sees a drift that builds over tens of minutes."""
 SIGNAL_SAMPLES = 100
 """Sample paths per node and signal: a crossing probability to the nearest 1 %."""
+DISK_REFRESH = timedelta(minutes=10)
+"""How often drives' SMART counters are read again: they move over days (smartctl_exporter itself reads
+the drives every couple of minutes), and the disk cause looks days ahead."""
+DISK_KEEP = timedelta(days=1)
+"""How long the last readings stand in while Prometheus cannot be read (the failure is reported)."""
+DISK_STEP_SECONDS = 86400
+"""One reading per drive and day, as the disk-health model was fitted (Backblaze's daily drive stats)."""
+
+DriveReadings = dict[str, tuple[SmartReadings, ...]]
+"""Each node's drives' SMART readings, by node name."""
+
+
+@dataclass(frozen=True)
+class DiskRead:
+    """The last good read of the drives: what was asked (query and labels), when, and the answer."""
+
+    asked: tuple[str, ...]
+    read_at: datetime
+    drives: DriveReadings
 
 
 @dataclass
@@ -71,6 +95,8 @@ class FailoverMemory:
     seen_ready: set[str] = field(default_factory=set)
     histories: dict[str, fo.FailureHistory] = field(default_factory=dict)
     prior: fo.FailurePrior | None = None
+    disk_model: DiskHealthModel | None = None
+    disk: DiskRead | None = None
 
 
 @dataclass
@@ -102,6 +128,7 @@ async def reconcile(
     condition = condition_setter(status, now, status.observed_generation)
     try:
         spec = _validate(body)
+        disk_model = await _disk_model(runtime, memory, spec)
     except NotReady as exc:
         condition("Ready", "False", exc.reason, str(exc))
         return status
@@ -110,14 +137,20 @@ async def reconcile(
             fo.FailurePrior.load, runtime.settings.model_dir / fo.PRIOR_DIR
         )
     seen = await _observe(runtime, memory, spec, now)
-    risks, plan = _decide(spec, seen, memory.prior, status.last_escalation_time, now)
+    risks, plan = _decide(spec, seen, memory.prior, status.last_escalation_time, now, disk_model=disk_model)
     await _store_histories(memory, seen, dry_run=spec.mode == "dryRun")
     records = []
+    held_back: set[str] = set()  # nodes whose escalation the rails refused at write time: no evictions
     for action in plan:
-        done = await _apply(action, spec, seen.node_objects, body, namespace, name, now)
+        if action.pod is not None and action.node in held_back:
+            continue
+        done = await _apply(action, spec, seen.node_objects, body, namespace, name, now, runtime.escalations)
         records.append(done.to_record(now))
         if action.kind == "taint" and action.effect == "NoSchedule":
-            status.last_escalation_time = iso(now)
+            if done.kind == "skip":
+                held_back.add(action.node)
+            else:
+                status.last_escalation_time = iso(now)
     if records:
         status.recent_actions = [*records, *status.recent_actions][:RECENT_ACTIONS]
     _report(status, spec, seen, risks, len(plan), condition, namespace, name, now)
@@ -139,6 +172,23 @@ def _validate(body: dict[str, Any]) -> FailoverPolicySpec:
         return FailoverPolicySpec.model_validate(body.get("spec") or {})
     except ValidationError as exc:
         raise NotReady("InvalidSpec", describe(exc)) from exc
+
+
+async def _disk_model(
+    runtime: Runtime, memory: FailoverMemory, spec: FailoverPolicySpec
+) -> DiskHealthModel | None:
+    """The shipped disk-health model (loaded once) when the spec asks for the disk cause, else ``None``;
+    a horizon the model has no threshold for, and the spec gives none, is an invalid spec."""
+    if spec.disk_health is None:
+        return None
+    if memory.disk_model is None:
+        directory = runtime.settings.model_dir / fo.DISK_MODEL_DIR
+        memory.disk_model = await asyncio.to_thread(DiskHealthModel.load, directory)
+    try:
+        fo.disk_threshold(spec.disk_health, memory.disk_model)
+    except ValueError as exc:
+        raise NotReady("InvalidSpec", str(exc)) from exc
+    return memory.disk_model
 
 
 async def _observe(
@@ -169,6 +219,10 @@ async def _observe(
     seen.pods = [kube_nodes.observe_pod(p, namespace_labels) for p in pods_raw]
     seen.pdbs = [kube_nodes.observe_pdb(p) for p in pdbs_raw]
     seen.signal_paths, seen.problems = await _signal_paths(runtime, spec, now)
+    if spec.disk_health is not None:
+        drives, problems = await _drive_readings(runtime, memory, spec.disk_health, now)
+        seen.nodes = [replace(n, drives=drives.get(n.name)) for n in seen.nodes]
+        seen.problems.extend(problems)
     return seen
 
 
@@ -221,6 +275,53 @@ def _per_node(series: list[SampledSeries], signal: NodeSignal) -> dict[str, fore
     return per_node
 
 
+async def _drive_readings(
+    runtime: Runtime, memory: FailoverMemory, disk: DiskHealthSpec, now: datetime
+) -> tuple[DriveReadings, list[str]]:
+    """Each node's drives' SMART readings over the last 30 days, read again every :data:`DISK_REFRESH`;
+    while Prometheus fails, the last good readings stand in for up to :data:`DISK_KEEP`."""
+    asked = (disk.query, disk.node_label, disk.drive_label, disk.attribute_label)
+    last = memory.disk if memory.disk is not None and memory.disk.asked == asked else None
+    if last is not None and now - last.read_at < DISK_REFRESH:
+        return last.drives, []
+    kept = last.drives if last is not None and now - last.read_at < DISK_KEEP else {}
+    start = now - timedelta(days=fo.DISK_HISTORY_DAYS)
+    try:
+        client = runtime.prometheus.get()
+        series = await asyncio.to_thread(client.range, disk.query, start, now, DISK_STEP_SECONDS)
+    except MetricSourceError as exc:
+        return kept, [f"diskHealth: {exc}"]
+    drives = _per_drive(series, disk)
+    if not drives:
+        labels = f"{disk.node_label!r}, {disk.drive_label!r} and {disk.attribute_label!r}"
+        return kept, [f"diskHealth: no series with {labels} labels and a reading now"]
+    memory.disk = DiskRead(asked, now, drives)
+    return drives, []
+
+
+def _per_drive(series: list[SampledSeries], disk: DiskHealthSpec) -> DriveReadings:
+    """Group the daily series by node, drive and attribute; one drive's attribute found in several series
+    (an exporter pod that restarted, a backfill) is merged, the later series winning where both read."""
+    grids: dict[str, dict[str, dict[int, np.ndarray]]] = {}
+    for s in series:
+        node, drive, attribute = (
+            s.labels.get(k) for k in (disk.node_label, disk.drive_label, disk.attribute_label)
+        )
+        if node is None or drive is None or attribute is None or not attribute.isdigit():
+            continue
+        attributes = grids.setdefault(node, {}).setdefault(drive, {})
+        known = attributes.get(int(attribute))
+        attributes[int(attribute)] = (
+            s.values if known is None else np.where(np.isnan(s.values), known, s.values)
+        )
+    out: DriveReadings = {}
+    for node, drives in grids.items():
+        readings = [fo.drive_readings({a: list(v) for a, v in drives[d].items()}) for d in sorted(drives)]
+        if found := tuple(r for r in readings if r is not None):
+            out[node] = found
+    return out
+
+
 # --- decide ------------------------------------------------------------------------------------
 
 
@@ -230,11 +331,19 @@ def _decide(
     prior: fo.FailurePrior,
     last_escalation_time: str | None,
     now: datetime,
+    *,
+    disk_model: DiskHealthModel | None = None,
 ) -> tuple[dict[str, fo.NodeRiskAssessment], list[fo.Action]]:
     """Each selected node's failure risk, and the planner's actions for them."""
     risks = {
         node.name: fo.assess_node(
-            spec, node, seen.signal_paths.get(node.name, {}), seen.histories[node.name], now, prior=prior
+            spec,
+            node,
+            seen.signal_paths.get(node.name, {}),
+            seen.histories[node.name],
+            now,
+            prior=prior,
+            disk_model=disk_model,
         )
         for node in seen.nodes
     }
@@ -275,11 +384,14 @@ async def _apply(
     namespace: str,
     name: str,
     now: datetime,
+    escalations: asyncio.Lock,
 ) -> fo.Action:
     """Carry out one planned action (not in dryRun); returns the action as it really went."""
     telemetry.failover_actions.labels(namespace, name, action.kind).inc()
     if action.dry_run or action.kind == "skip":
         return action
+    if action.kind == "taint" and action.effect == "NoSchedule":
+        return await _escalate(action, spec, node_objects, now, escalations)
     if action.kind in ("taint", "untaint"):
         return await _set_taint(action, spec, node_objects, now)
     if action.kind == "evict" and action.pod:
@@ -287,6 +399,38 @@ async def _apply(
     if action.kind == "eviction-blocked":
         events.warn(body, "EvictionBlocked", f"pod {action.pod}: {action.reason}")
     return action
+
+
+async def _escalate(
+    action: fo.Action,
+    spec: FailoverPolicySpec,
+    node_objects: dict[str, dict[str, Any]],
+    now: datetime,
+    escalations: asyncio.Lock,
+) -> fo.Action:
+    """``NoSchedule`` on one more node, only if the rails still allow it on nodes and pods read just now.
+
+    The plan counted draining nodes on this tick's reads; before this write, a release planned in the same
+    tick may have failed to write, or another policy's loop may have escalated a node. Under the lock this
+    process escalates one node at a time, each after reading the cluster again, so each counts all before it.
+    """
+    async with escalations:
+        nodes_raw, pods_raw, namespaces = await asyncio.gather(
+            asyncio.to_thread(kube.list_nodes, kube_nodes.label_selector_string(spec.node_selector)),
+            asyncio.to_thread(kube.list_pods),
+            asyncio.to_thread(kube.list_namespaces),
+        )
+        namespace_labels = {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in namespaces}
+        held_back = fo.escalation_held_back(
+            spec,
+            action.node,
+            [kube_nodes.observe_node(n, None) for n in nodes_raw],
+            [kube_nodes.observe_pod(p, namespace_labels) for p in pods_raw],
+        )
+        if held_back is not None:
+            return fo.Action("skip", action.node, f"{held_back}, checked again before tainting")
+        node_objects.update({n["metadata"]["name"]: n for n in nodes_raw})
+        return await _set_taint(action, spec, node_objects, now)
 
 
 async def _set_taint(
@@ -354,14 +498,18 @@ def _report(
     shown = []
     for node in seen.nodes:
         risk, state = risks[node.name], fo.node_state(spec, node, seen.pods)
-        if risk.failure_probability >= spec.untaint_probability or state != "watching":
+        disk_holds = risk.disk is not None and risk.disk.holds
+        if risk.failure_probability >= spec.untaint_probability or disk_holds or state != "watching":
             since = kube_nodes.escalated_at(seen.node_objects.get(node.name))
             shown.append(risk.to_status(state, since=since))
     status.nodes_at_risk = sorted(shown, key=lambda r: -r.failure_probability)
     status.last_evaluation = iso(now)
     for node in seen.nodes:
         telemetry.node_failure_probability.labels(node.name).set(risks[node.name].failure_probability)
-    at_risk = sum(r.failure_probability >= spec.failure_probability_threshold for r in risks.values())
+    at_risk = sum(
+        r.failure_probability >= spec.failure_probability_threshold or (r.disk is not None and r.disk.alarm)
+        for r in risks.values()
+    )
     telemetry.nodes_at_risk.labels(namespace, name).set(at_risk)
     summary = f"{len(seen.nodes)} node(s) watched, {at_risk} at risk, {actions} action(s)"
     condition("Ready", "True", "DryRun" if spec.mode == "dryRun" else "Evaluated", summary)

@@ -7,6 +7,7 @@ memo. Nothing here is needed to resume after a restart: the API holds the state 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,6 +36,9 @@ class Runtime:
     settings: Settings
     batcher: ForecastBatcher
     scalers: dict[str, ScalerMemory] = field(default_factory=dict)
+    # Held from a node's last rail check to its NoSchedule write, so that the FailoverPolicy loops of this
+    # process (policies may select the same nodes) escalate one node at a time, each seeing the last.
+    escalations: asyncio.Lock = field(default_factory=asyncio.Lock)
     prometheus: PrometheusClients = field(init=False)
 
     def __post_init__(self) -> None:

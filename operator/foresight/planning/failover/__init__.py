@@ -18,7 +18,8 @@ left alone. No I/O and no clock here: the controller passes ``now`` and the obse
 
 Modules, in the order the controller uses them: ``observations`` (what it sees of nodes and pods),
 ``history`` (each node's failures and their annotation), ``prior`` (hazards fitted on real failure
-records), ``risk`` (:func:`assess_node`), ``budget`` (PodDisruptionBudgets during a plan) and ``actions``
+records), ``disk`` (the days-ahead drive risk, with its own threshold and pace), ``risk``
+(:func:`assess_node`), ``budget`` (PodDisruptionBudgets during a plan) and ``actions``
 (:func:`plan_actions`). Callers import this package; the names below are its public surface.
 """
 
@@ -26,10 +27,20 @@ from foresight.planning.failover.actions import (
     MIRROR_ANNOTATION,
     Action,
     ActionKind,
+    escalation_held_back,
     node_state,
     plan_actions,
 )
 from foresight.planning.failover.budget import DisruptionBudget, PdbBudget
+from foresight.planning.failover.disk import (
+    DISK_HISTORY_DAYS,
+    DISK_MODEL_DIR,
+    DiskRisk,
+    assess_disk,
+    disk_threshold,
+    drive_readings,
+    in_window,
+)
 from foresight.planning.failover.history import (
     FAILURE_HISTORY_ANNOTATION,
     FAILURE_HISTORY_LIMIT,
@@ -62,6 +73,8 @@ from foresight.planning.failover.risk import (
 )
 
 __all__ = [
+    "DISK_HISTORY_DAYS",
+    "DISK_MODEL_DIR",
     "FAILURE_HISTORY_ANNOTATION",
     "FAILURE_HISTORY_LIMIT",
     "FLAP_WINDOW",
@@ -72,6 +85,7 @@ __all__ = [
     "SMART_PRECURSORS",
     "Action",
     "ActionKind",
+    "DiskRisk",
     "DisruptionBudget",
     "FailureHistory",
     "FailurePrior",
@@ -85,12 +99,17 @@ __all__ = [
     "RiskComponent",
     "Taint",
     "TaintEffect",
+    "assess_disk",
     "assess_node",
     "calibrated_crossing",
     "combine_probabilities",
     "crossing_probability",
     "decode_failure_history",
+    "disk_threshold",
+    "drive_readings",
     "encode_failure_history",
+    "escalation_held_back",
+    "in_window",
     "node_state",
     "plan_actions",
     "selector_matches",

@@ -3,7 +3,10 @@
 At most ``maxNodesAtOnce`` nodes draining, a cooldown between new nodes, never fewer than
 ``minHealthyNodes`` healthy selected nodes, never the last healthy node a workload can run on,
 PodDisruptionBudgets respected (:mod:`foresight.planning.failover.budget`), DaemonSet and mirror pods left
-alone. No I/O and no clock here: the controller passes ``now`` and the observed state.
+alone. A node at risk only by its disks (days ahead, :mod:`foresight.planning.failover.disk`) is drained
+at a slower pace: no sooner than ``diskHealth.cooldownSeconds`` after the last drain of any cause, and
+only inside ``actions.window`` if one is set. No I/O and no clock here: the controller passes ``now`` and
+the observed state.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from foresight.api import v1alpha1
 from foresight.api.v1alpha1.failover_policy import FailoverPolicySpec
 from foresight.planning.failover._timestamps import iso
 from foresight.planning.failover.budget import DisruptionBudget, PdbBudget
+from foresight.planning.failover.disk import DiskRisk, in_window
 from foresight.planning.failover.observations import (
     NodeObservation,
     NodeState,
@@ -26,7 +30,7 @@ from foresight.planning.failover.observations import (
 )
 from foresight.planning.failover.risk import NodeRiskAssessment
 
-__all__ = ["MIRROR_ANNOTATION", "Action", "ActionKind", "node_state", "plan_actions"]
+__all__ = ["MIRROR_ANNOTATION", "Action", "ActionKind", "escalation_held_back", "node_state", "plan_actions"]
 
 ActionKind = Literal["taint", "untaint", "evict", "eviction-blocked", "skip"]
 # Static pods the kubelet runs from files carry this annotation on their API mirror; they cannot be evicted.
@@ -72,6 +76,35 @@ def node_state(spec: FailoverPolicySpec, node: NodeObservation, pods: Sequence[P
     return "tainted" if effects else "watching"
 
 
+def escalation_held_back(
+    spec: FailoverPolicySpec, node: str, nodes: Sequence[NodeObservation], pods: Sequence[PodObservation]
+) -> str | None:
+    """Why ``node`` may not take the ``NoSchedule`` taint now, or ``None`` when the rails let it.
+
+    :func:`plan_actions` decides on what a tick read, and the taint is written later: by then a release it
+    planned may have failed to write, or another policy's loop (same taint key, overlapping nodes) may have
+    escalated a node. So the controller asks again, on nodes and pods read right before the write, with
+    escalations serialized: each one counts every escalation written before it. The counts are the plan's:
+    nodes draining (our ``NoSchedule`` and evictable pods left, when ``actions.evict`` is on) against
+    ``maxNodesAtOnce``, and healthy selected nodes against ``minHealthyNodes``.
+    """
+    target = next((n for n in nodes if n.name == node), None)
+    if target is None:
+        return f"node {node} is no longer listed"
+    others = [n for n in nodes if n.name != node and selector_matches(spec.node_selector, n.labels)]
+    hard = {n.name for n in others if "NoSchedule" in _our_effects(spec, n)}
+    pods_left_on = {p.node_name for p in pods if _evictable(spec, p)}
+    draining = sorted(hard & pods_left_on) if spec.actions.evict else []
+    if len(draining) >= spec.actions.max_nodes_at_once:
+        return f"maxNodesAtOnce={spec.actions.max_nodes_at_once} reached ({', '.join(draining)})"
+    healthy_left = sum(n.ready and not n.unschedulable and n.name not in hard for n in others)
+    least = spec.actions.min_healthy_nodes
+    healthy = target.ready and not target.unschedulable and "NoSchedule" not in _our_effects(spec, target)
+    if healthy and healthy_left < least:
+        return f"would leave {healthy_left} healthy node(s) < minHealthyNodes={least}"
+    return None
+
+
 def plan_actions(
     spec: FailoverPolicySpec,
     risks: Mapping[str, NodeRiskAssessment] | Sequence[NodeRiskAssessment],
@@ -88,6 +121,7 @@ def plan_actions(
     escalated (in dryRun too, so that the reported plan paces like the real one).
     """
     risk_of = _risk_map(risks)
+    disk_of = _disk_map(risks)
     threshold = spec.failure_probability_threshold
     release_below = spec.untaint_probability
     key = spec.actions.taint_key
@@ -112,8 +146,10 @@ def plan_actions(
         if not effects:
             continue
         p = risk_of.get(node.name)
-        # Unknown risk (no data this round) holds the current state rather than releasing the node.
-        if p is not None and p < release_below:
+        disk = disk_of.get(node.name)
+        # Unknown risk (no data this round) holds the current state rather than releasing the node; so
+        # does a disk risk not yet below its own release level.
+        if p is not None and p < release_below and not (disk is not None and disk.holds):
             for effect in sorted(effects):
                 act("untaint", node.name, f"risk {p:.2f} < {release_below:.2f}", effect=effect, taint_key=key)
             released.add(node.name)
@@ -138,22 +174,30 @@ def plan_actions(
     free_slots = spec.actions.max_nodes_at_once - len(draining)
     cooldown = timedelta(seconds=spec.actions.cooldown_seconds)
     cooldown_until = None if last_action_time is None else last_action_time + cooldown
+    # Disk drains: one per diskHealth.cooldownSeconds, counted from the last drain of any cause.
+    disk_cooldown = timedelta(seconds=spec.disk_health.cooldown_seconds if spec.disk_health else 0)
+    disk_until = None if last_action_time is None else last_action_time + disk_cooldown
     healthy_count = sum(healthy(n.name) for n in selected)
+
+    def urgent(name: str) -> bool:
+        return risk_of.get(name, 0.0) >= threshold
+
+    def disk_p(name: str) -> float:
+        disk = disk_of.get(name)
+        return disk.probability if disk is not None and disk.alarm else 0.0
+
+    # Minute-scale risks first, riskiest first; nodes at risk only by their disks after them.
     at_risk = sorted(
-        (n for n in selected if n.name not in hard and risk_of.get(n.name, 0.0) >= threshold),
-        key=lambda n: (-risk_of[n.name], n.name),
+        (n for n in selected if n.name not in hard and (urgent(n.name) or disk_p(n.name) > 0)),
+        key=lambda n: (not urgent(n.name), -risk_of.get(n.name, 0.0), -disk_p(n.name), n.name),
     )
     for node in at_risk:
-        p = risk_of[node.name]
+        p = risk_of.get(node.name, 0.0)
+        disk = None if urgent(node.name) else disk_of.get(node.name)
+        why = f"risk {p:.2f} >= {threshold:.2f}" if disk is None else _disk_why(disk)
         effects = _our_effects(spec, node)
         if spec.actions.taint and "PreferNoSchedule" not in effects:
-            act(
-                "taint",
-                node.name,
-                f"risk {p:.2f} >= {threshold:.2f}",
-                effect="PreferNoSchedule",
-                taint_key=key,
-            )
+            act("taint", node.name, why, effect="PreferNoSchedule", taint_key=key)
         if not (spec.actions.taint or spec.actions.evict):
             act("skip", node.name, "actions.taint and actions.evict are both off: report only")
             continue
@@ -164,6 +208,13 @@ def plan_actions(
         if cooldown_until is not None and now < cooldown_until:
             wait = (cooldown_until - now).total_seconds()
             act("skip", node.name, f"cooldown: next node in {wait:.0f}s")
+            continue
+        if disk is not None and not in_window(spec.actions.window, now):
+            act("skip", node.name, f"{why}: outside actions.window, the drain waits for it")
+            continue
+        if disk is not None and disk_until is not None and now < disk_until:
+            wait = (disk_until - now).total_seconds()
+            act("skip", node.name, f"{why}: diskHealth.cooldownSeconds, next disk drain in {wait:.0f}s")
             continue
         was_healthy = healthy(node.name)
         if was_healthy and healthy_count - 1 < spec.actions.min_healthy_nodes:
@@ -181,15 +232,10 @@ def plan_actions(
             continue
         # Escalate: new pods stay off, running pods leave while the node still works.
         if spec.actions.taint:
-            act(
-                "taint",
-                node.name,
-                f"risk {p:.2f} >= {threshold:.2f}: drain",
-                effect="NoSchedule",
-                taint_key=key,
-            )
+            act("taint", node.name, f"{why}: drain", effect="NoSchedule", taint_key=key)
         if spec.actions.evict:
-            actions.extend(_evictions(node.name, evictable, budget, dry_run, f"risk {p:.2f}"))
+            evict_why = f"risk {p:.2f}" if disk is None else f"disk risk {disk.probability:.2f}"
+            actions.extend(_evictions(node.name, evictable, budget, dry_run, evict_why))
         hard.add(node.name)
         if was_healthy:
             healthy_count -= 1
@@ -197,7 +243,13 @@ def plan_actions(
         # One new node per cooldown period (the cooldown exists to watch the effect of each drain).
         if cooldown.total_seconds() > 0:
             cooldown_until = now + cooldown
+        if disk_cooldown.total_seconds() > 0:
+            disk_until = now + disk_cooldown
     return actions
+
+
+def _disk_why(disk: DiskRisk) -> str:
+    return f"disk risk {disk.probability:.2f} >= {disk.threshold:.2f} within {disk.horizon}"
 
 
 def _evictions(
@@ -269,3 +321,10 @@ def _risk_map(
 ) -> dict[str, float]:
     values = risks.values() if isinstance(risks, Mapping) else risks
     return {r.node: r.failure_probability for r in values}
+
+
+def _disk_map(
+    risks: Mapping[str, NodeRiskAssessment] | Sequence[NodeRiskAssessment],
+) -> dict[str, DiskRisk]:
+    values = risks.values() if isinstance(risks, Mapping) else risks
+    return {r.node: r.disk for r in values if r.disk is not None}

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from foresight.api import v1alpha1
+from foresight.planning.disk_health import SmartReadings
 
 __all__ = [
     "NodeCondition",
@@ -51,7 +52,9 @@ class NodeObservation:
 
     ``not_ready_transitions`` are the times the node's Ready condition left ``True`` (from the node's
     failure history); ``smart_counters`` is the max over the node's drives of each SMART raw counter
-    (e.g. from smartctl_exporter), ``None`` when unknown; ``created`` is the node's creationTimestamp.
+    (e.g. from smartctl_exporter), ``None`` when unknown; ``drives`` holds each drive's SMART readings
+    for the disk-health cause (:mod:`foresight.planning.failover.disk`), ``None`` when unknown;
+    ``created`` is the node's creationTimestamp.
     """
 
     name: str
@@ -63,6 +66,7 @@ class NodeObservation:
     taints: Sequence[Taint] = ()
     unschedulable: bool = False
     smart_counters: Mapping[int, float] | None = None
+    drives: Sequence[SmartReadings] | None = None
     created: datetime | None = None
 
     def condition(self, type_: str) -> NodeCondition | None:

@@ -5,6 +5,9 @@
 * prior: recurrence after a recent failure (LANL) and drive SMART precursors (Backblaze), see
   :mod:`foresight.planning.failover.prior`.
 
+The disk-health model's days-ahead risk (:mod:`foresight.planning.failover.disk`) is assessed beside these,
+not folded into ``p``: it has its own horizon, threshold and pace.
+
 ``p = 1 - prod(1 - p_i)``: the node fails if any cause fires. The causes are not truly independent (a node
 under memory pressure also shows it in its memory signal), so the combination leans towards acting; the
 threshold and hysteresis absorb that.
@@ -22,7 +25,9 @@ import numpy as np
 
 from foresight.api import v1alpha1
 from foresight.api.v1alpha1.failover_policy import FailoverPolicySpec
+from foresight.planning.disk_health import DiskHealthModel
 from foresight.planning.failover._timestamps import iso
+from foresight.planning.failover.disk import DiskRisk, assess_disk
 from foresight.planning.failover.history import FailureHistory
 from foresight.planning.failover.observations import NodeObservation, NodeState
 from foresight.planning.failover.prior import FailurePrior, smart_any_nonzero
@@ -56,22 +61,31 @@ class RiskComponent:
 
 @dataclass(frozen=True)
 class NodeRiskAssessment:
-    """A node's failure probability within the horizon, with each contributing cause."""
+    """A node's failure probability within the horizon, with each contributing cause.
+
+    ``disk`` is the days-ahead drive risk, judged on its own (``None``: not configured or no readings).
+    """
 
     node: str
     failure_probability: float
     components: tuple[RiskComponent, ...] = ()
+    disk: DiskRisk | None = None
 
     @property
     def reasons(self) -> list[str]:
-        """Readable causes, most likely first; negligible ones are left out."""
+        """Readable causes, most likely first; negligible ones are left out. The disk risk (another
+        horizon, so not ranked with the rest) leads when it alarms and closes the list otherwise."""
         ranked = sorted(self.components, key=lambda c: -c.probability)
-        return [c.reason for c in ranked if c.probability >= REASON_FLOOR]
+        reasons = [c.reason for c in ranked if c.probability >= REASON_FLOOR]
+        if self.disk is not None:
+            reasons = [self.disk.reason, *reasons] if self.disk.alarm else [*reasons, self.disk.reason]
+        return reasons
 
     def to_status(self, state: NodeState = "watching", since: datetime | None = None) -> v1alpha1.NodeRisk:
         return v1alpha1.NodeRisk(
             node=self.node,
             failure_probability=round(self.failure_probability, 4),
+            disk_failure_probability=None if self.disk is None else round(self.disk.probability, 4),
             reasons=self.reasons,
             since=iso(since) if since is not None else None,
             state=state,
@@ -136,11 +150,13 @@ def assess_node(
     now: datetime,
     *,
     prior: FailurePrior,
+    disk_model: DiskHealthModel | None = None,
 ) -> NodeRiskAssessment:
     """The probability that ``node`` fails within ``spec.horizon``, with the reason for each part.
 
     ``signal_paths[name]`` are sampled future paths ``[n_samples, horizon_steps]`` of the spec's signal
-    ``name`` for this node, covering the horizon; signals without paths are skipped.
+    ``name`` for this node, covering the horizon; signals without paths are skipped. With
+    ``spec.diskHealth``, a ``disk_model`` and the node's drive readings, the disk risk is assessed too.
     """
     horizon = v1alpha1.parse_duration(spec.horizon)
     horizon_hours = horizon.total_seconds() / 3600
@@ -185,19 +201,25 @@ def assess_node(
         )
         components.append(RiskComponent("smart", p, reason))
 
+    disk = None
+    if spec.disk_health is not None and disk_model is not None and node.drives:
+        disk = assess_disk(spec.disk_health, node.drives, disk_model)
+
     return NodeRiskAssessment(
         node=node.name,
         failure_probability=combine_probabilities(c.probability for c in components),
         components=tuple(components),
+        disk=disk,
     )
 
 
 def _lease_component(spec: FailoverPolicySpec, node: NodeObservation, now: datetime) -> RiskComponent | None:
     """A lease renewed late is the earliest sign of a node going Unknown.
 
-    The node lifecycle controller marks Ready=Unknown once the lease is older than its grace period (40 s by
-    default, the lease duration); before that the risk ramps linearly from 0 at one lease duration to the
-    spec's Ready=Unknown weight at two. A heuristic (no public data pairs leases with failures); skipped
+    The node lifecycle controller marks Ready=Unknown once the lease is older than its grace period
+    (``--node-monitor-grace-period``: 40 s before Kubernetes 1.32, 50 s since; the kubelet's lease duration
+    is 40 s); before that the risk ramps linearly from 0 at one lease duration to the spec's Ready=Unknown
+    weight at two. A heuristic (no public data pairs leases with failures); skipped
     once Ready is already not True, where the condition weight applies.
     """
     if node.lease_renew_time is None or not node.ready:
