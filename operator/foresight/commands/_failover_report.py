@@ -437,6 +437,31 @@ def _backblaze(result: dict[str, Any]) -> _Table:
     return table
 
 
+def _disk_health(scored: dict[str, Any]) -> _Table:
+    test = scored["test"]
+    table = _Table(
+        "Backblaze held-out drives: the learned disk-health model vs the flag",
+        ["horizon", "rule", "alarmed drive-days", "precision (base rate)", "recall", "median lead (days)"],
+        caption=(
+            f"{test['drives']:,} test drives, {test['failures']:,} failures, split by serial; thresholds "
+            f"chosen on validation drives. From {scored['source']}."
+        ),
+    )
+    for horizon, figures in sorted(scored["horizons"].items(), key=lambda kv: float(kv[0])):
+        for row in figures["scores"]:
+            table.rows.append(
+                [
+                    f"{horizon} d",
+                    row["rule"],
+                    _pct(row["alarm_share"], 2),
+                    f"{_pct(row['precision'], 2)} ({_pct(row['base_rate'], 3)})",
+                    _pct(row["recall"]),
+                    _fmt(row["lead_days_median"], 1),
+                ]
+            )
+    return table
+
+
 def markdown(result: dict[str, Any]) -> str:
     """``docs/failover-eval.md``: the findings in words, every table, and what the data cannot show."""
     tables = {t.title: t for t in _tables(result)}
@@ -510,9 +535,11 @@ def markdown(result: dict[str, Any]) -> str:
         tables["LANL per system: first 24 h after a recovery vs the base rate"].markdown(),
         "## Disk health",
         "",
-        "The learned disk-health model and its evaluation: [disk-health-eval.md](disk-health-eval.md). "
-        "Below, the prior's one-flag rule on held-out Backblaze drives.",
+        "The learned disk-health model (`models/disk-health-v1`, the `diskHealth` cause) against the flag "
+        "on held-out Backblaze drives; its full evaluation, calibration included: "
+        "[disk-health-eval.md](disk-health-eval.md). Below it, the prior's one-flag rule.",
         "",
+        *([_disk_health(result["disk_health"]).markdown()] if "disk_health" in result else []),
         tables["Backblaze: the prior's flag, SMART 5/187/197/198 > 0"].markdown(),
         "## Limits: what the data cannot show",
         "",

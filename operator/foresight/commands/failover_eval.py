@@ -55,6 +55,10 @@ def signal_geometry() -> sim.SignalGeometry:
     )
 
 
+# Written by `foresight evaluate-disk-health`; its figures are repeated in the failover report.
+DISK_HEALTH_EVALUATION = pathlib.Path("models/disk-health-v1/evaluation.json")
+
+
 def evaluate_failover(
     datasets: Annotated[
         pathlib.Path | None, typer.Option(help="Folder with lanl_1996_2005/ and backblaze_2013_2016/.")
@@ -83,6 +87,10 @@ def evaluate_failover(
     crossings: Annotated[
         bool, typer.Option(help="Check the forecast cause on the Azure per-VM series (about a minute).")
     ] = True,
+    disk_health: Annotated[
+        pathlib.Path,
+        typer.Option(help="The disk-health model's held-out scores (`foresight evaluate-disk-health`)."),
+    ] = DISK_HEALTH_EVALUATION,
     json_out: Annotated[
         pathlib.Path | None, typer.Option("--json", help="Write all figures as JSON.")
     ] = None,
@@ -186,6 +194,13 @@ def evaluate_failover(
         "crossing_calibration": [list(k) for k in calibration],
         "leaks": [asdict(r) for r in leak_rows],
     }
+    if disk_health.exists():
+        scored = json.loads(disk_health.read_text())
+        result["disk_health"] = {
+            "source": str(disk_health),
+            "test": scored["test"],
+            "horizons": {h: {"scores": f["scores"]} for h, f in scored["horizons"].items()},
+        }
     result["runtime_seconds"] = round(time.perf_counter() - started, 1)
 
     for table in report.console_tables(result):

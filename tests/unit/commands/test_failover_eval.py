@@ -19,6 +19,7 @@ def test_the_docs_page_is_rendered_from_the_shipped_figures() -> None:
     for heading in ("## Headline: pod downtime per real failure", "## Limits: what the data cannot show"):
         assert heading in page
     assert "(disk-health-eval.md)" in page
+    assert "**Backblaze held-out drives: the learned disk-health model vs the flag**" in page
 
 
 def test_the_crossing_check_uses_the_controllers_signal_forecast() -> None:
