@@ -68,8 +68,8 @@ cluster-down: ## Stop it and remove its state
 	hack/cluster down
 
 .PHONY: demo
-demo: tools ## The main job: a local cluster, a real trace, live predictions and actions
-	$(FORESIGHT) demo
+demo: tools ## The main job: a local cluster, a real surge, live predictions and actions; redraws docs/img/demo.png
+	$(FORESIGHT) demo --chart docs/img/demo.png
 
 .PHONY: bench
 bench: venv ## Autoscaling benchmark on the shared traces at start-up 3 and 10 min; regenerates docs/benchmark.md

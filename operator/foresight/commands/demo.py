@@ -1,10 +1,12 @@
 """``foresight demo``: the main job, end to end, on a local cluster in a few minutes.
 
-Brings up its own control plane and Prometheus (the NASA trace backfilled up to a quiet moment just
-before an afternoon surge), installs the chart's CRDs and RBAC with helm, runs the operator with the
-chart's ServiceAccount, applies ``examples/`` and narrates what the controllers do: the HPA floor
-rises before the surge, and a node whose free memory leaks is tainted and drained before it fails.
-Writes a fan chart and, with ``--summary-json``, a machine-readable account of the outcomes.
+Brings up its own control plane and Prometheus with NASA's HTTP log of a weekday morning replayed 60
+times faster (its history backfilled the same way), installs the chart's CRDs and RBAC with helm, runs
+the operator with the chart's ServiceAccount, applies ``examples/`` with the PredictiveScaler's defaults
+and narrates what the controllers do while the morning surge arrives, beside what the upstream HPA alone
+would have done with the same load (the benchmark's HPA replay). Pods take a real start-up time (kwok
+holds their readiness). Meanwhile a node's free memory leaks: the operator taints and drains it before
+it fails. Ends with both autoscalers' scores and a chart; ``--summary-json`` writes them as JSON.
 """
 
 from __future__ import annotations
@@ -12,27 +14,32 @@ from __future__ import annotations
 import json
 import signal
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.live import Live
 
-from foresight.demo import scenario, stack, view
+from foresight.api.v1alpha1 import parse_time
+from foresight.demo import counterfactual, scenario, stack, view
 
 __all__ = ["demo"]
 
-POLL_SECONDS = 1.5
-TAIL_SECONDS = 60.0  # keep watching after the last outcome: the view and the chart show the surge served
+POLL_SECONDS = 1.0
+TAIL_SECONDS = 20.0  # keep watching after the failed node went NotReady
+SETTLE_SECONDS = 120.0  # the counterfactual is replayed this far past the planned end
+OPERATOR_START_SECONDS = 180.0
+_LAG = timedelta(seconds=POLL_SECONDS + 1)  # a status read may predate the taint seen with it
 
 
 def _default_chart() -> Path:
     from foresight.devcluster import cache_root
 
-    return cache_root() / "demo-output" / "fan-chart.png"
+    return cache_root() / "demo-output" / "demo.png"
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -45,16 +52,16 @@ def demo(
     no_tty: Annotated[bool, typer.Option("--no-tty", help="Plain lines instead of the live view.")] = False,
     duration: Annotated[
         float, typer.Option(help="Longest narration in seconds (it ends earlier once everything happened).")
-    ] = 480,
-    chart: Annotated[Path | None, typer.Option(help="Fan chart PNG (default: in the cache).")] = None,
+    ] = 600,
+    chart: Annotated[Path | None, typer.Option(help="Chart PNG (default: in the cache).")] = None,
     summary_json: Annotated[Path | None, typer.Option(help="Write the outcomes as JSON.")] = None,
     tick_seconds: Annotated[float, typer.Option(help="The operator's reconcile interval.")] = 5.0,
 ) -> None:
-    """The main job: a local cluster, a real trace, live forecasts, HPA and node actions."""
+    """The main job: a local cluster, a real surge, live forecasts, HPA and node actions."""
     console = Console()
     plain = no_tty or not console.is_terminal
     if plain and not console.is_terminal:
-        console = Console(width=160)  # logs and pipes: one event per line
+        console = Console(width=200)  # logs and pipes: one event per line
     chart = chart or _default_chart()
     signal.signal(signal.SIGTERM, _interrupt)
     run = _Run(console, plain)
@@ -72,22 +79,38 @@ def demo(
     if summary_json is not None:
         summary_json.parent.mkdir(parents=True, exist_ok=True)
         summary_json.write_text(json.dumps(summary, indent=2) + "\n")
+    _print_scores(console, summary.get("scores"))
     for name, outcome in summary["outcomes"].items():
         mark = "[green]ok[/]" if outcome["ok"] else "[red]FAILED[/]"
         console.print(f"{mark}  {name}: {outcome['message']}")
-    console.print(f"fan chart: {chart}")
+    console.print(f"chart: {chart}")
     if not summary["ok"]:
         console.print("[red]the demo did not show everything it should; see the operator log above[/]")
         raise typer.Exit(1)
 
 
+def _print_scores(console: Console, scores: dict[str, dict[str, float]] | None) -> None:
+    if not scores:
+        return
+    console.print(
+        "over the surge (the benchmark's metrics: under-provisioned = load above Ready capacity, "
+        "p99 = its queueing model at high traffic):"
+    )
+    for name, label in (("foresight", "Foresight (what the cluster did)"), ("hpa", "HPA alone (replayed)")):
+        s = scores[name]
+        console.print(
+            f"  {label:34} under-provisioned {s['under_provisioned_minutes']:5.2f} min   "
+            f"replica-hours {s['replica_hours']:5.2f}   p99 {s['latency_p99_ms_high_traffic']:6.0f} ms",
+            highlight=False,
+        )
+
+
 class _Run:
-    """One demo run: its cluster, operator, memory driver and timeline."""
+    """One demo run: its cluster, operator, memory driver, counterfactual and timeline."""
 
     def __init__(self, console: Console, plain: bool) -> None:
         self.console = console
         self.plain = plain
-        self.began = time.monotonic()
         self.info: Any = None
         self.operator: stack.OperatorProcess | None = None
         self.driver: stack.MemoryDriver | None = None
@@ -110,25 +133,37 @@ class _Run:
         self.timings[name] = round(time.monotonic() - since, 1)
 
     def execute(self, duration: float, chart: Path, tick_seconds: float) -> dict[str, Any]:
-        from foresight.devcluster import cluster
+        from foresight.devcluster import cache_root, cluster
+        from foresight.devcluster import trace as trace_mod
         from foresight.devcluster.handle import DevCluster
 
         since = time.monotonic()
         with self.step("building or fetching the control plane, kwok, helm and Prometheus (first run: long)"):
             tools = cluster.ensure_tools()
         self._lap("tools_seconds", since)
+        source = stack.shared_trace()
+        if not source.exists():
+            raise FileNotFoundError(f"the NASA trace is not at {source} (../shared/datasets/load)")
+        inputs = cache_root() / "demo-input"
+        trace_csv = stack.write_trace(source, inputs / "nasa-accelerated.csv")
+        stages = stack.write_stages(tools.kwok_stages, inputs / "kwok-stages.yaml")
 
         since = time.monotonic()
         if cluster.info_path(stack.CLUSTER_NAME).exists():
             # A kept demo cluster's trace clock has moved on: start the scenario afresh.
             cluster.down(stack.CLUSTER_NAME)
         with self.step("starting etcd, kube-apiserver, controller-manager, scheduler, kwok, Prometheus"):
-            self.info = cluster.up(stack.cluster_config(scenario.NOW_AT))
+            self.info = cluster.up(stack.cluster_config(trace_csv, stages))
         self._lap("cluster_seconds", since)
         dev = DevCluster(self.info)
         state = Path(self.info.state_dir)
+        anchor = datetime.fromisoformat(self.info.trace_anchor)
+        replay = trace_mod.Replay(trace_mod.load_csv(trace_csv), scenario.NOW_AT, anchor, 1.0)
+        self.load = _Load(replay)
         self.note(
-            f"cluster `{stack.CLUSTER_NAME}` up at {self.info.apiserver_url}, Prometheus {dev.prometheus_url}"
+            f"cluster `{stack.CLUSTER_NAME}` up at {self.info.apiserver_url}, "
+            f"Prometheus {dev.prometheus_url}; NASA {scenario.NOW_AT:%Y-%m-%d %H:%M} UTC plays at "
+            f"{anchor:%H:%M:%S}, {scenario.ACCELERATION}x faster"
         )
 
         since = time.monotonic()
@@ -139,7 +174,7 @@ class _Run:
                 api, dev.kubeconfig, state / "operator.kubeconfig"
             )
             node_names = dev.create_nodes(
-                3, scenario.NODE_PREFIX, zones=scenario.NODE_ZONES,
+                scenario.NODE_COUNT, scenario.NODE_PREFIX, zones=scenario.NODE_ZONES,
                 labels={scenario.NODE_POOL_LABEL: scenario.NODE_POOL},
             )  # fmt: skip
         self.note(
@@ -152,182 +187,142 @@ class _Run:
         self.driver.floor_bytes = 64 * scenario.MIB
         self.driver.start()
 
-        bodies = scenario.manifests(stack.REPO / "examples")
+        # The operator loads its forecasters while the workload starts.
+        self.operator = stack.OperatorProcess(sa_kubeconfig, dev.prometheus_url, state, tick_seconds)
+        self.operator.start()
+        applied_at = datetime.now(UTC)
+        initial = scenario.steady_replicas(self.load.rate(applied_at))
+        self.timeline = scenario.Timeline(
+            started_at=applied_at, anchor=anchor, initial_replicas=initial, workload_applied_at=applied_at
+        )
         with dev.api_client() as api:
-            for body in bodies:
+            for body in scenario.manifests(stack.REPO / "examples", initial):
                 stack.apply(api, body)
                 if body["kind"] == "Namespace":
                     stack.wait_default_service_account(api, scenario.NAMESPACE)
         self.note(
-            "applied examples/: Deployment + HPA (floor 2) + PDB, "
-            "PredictiveScaler web, FailoverPolicy workers"
+            f"applied examples/: Deployment ({initial} replicas, what an HPA holds for "
+            f"{self.load.rate(applied_at):.0f} req/s; pods Ready {scenario.STARTUP_SECONDS} s after they "
+            f"start) + HPA (floor {scenario.ORIGINAL_FLOOR}) + PDB, PredictiveScaler web (every Foresight "
+            "setting at its default), FailoverPolicy workers"
         )
+        planned_end = scenario.wall_time(scenario.END_AT, anchor) + timedelta(seconds=SETTLE_SECONDS)
+        self.grid_start = applied_at
+        demand = counterfactual.load_grid(self.load.at, applied_at, max(planned_end, applied_at))
+        self.hpa_alone = counterfactual.hpa_alone(demand, applied_at, initial)
         self._lap("setup_seconds", since)
-
-        since = time.monotonic()
-        self.operator = stack.OperatorProcess(sa_kubeconfig, dev.prometheus_url, state, tick_seconds)
-        self.operator.start()
-        with self.step("starting the operator and loading the forecasters"):
-            deadline = time.monotonic() + 180
-            while not self.operator.healthy():
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"the operator is not healthy after 180 s; see {self.operator.log_path}"
-                    )
-                time.sleep(0.5)
-        self._lap("operator_start_seconds", since)
-        self.note(f"operator running (log: {self.operator.log_path})")
         return self._narrate(dev, duration, chart)
+
+    def _operator_up(self, began: float) -> bool:
+        """Whether the operator answers its health check; raises once it has not for too long."""
+        assert self.operator is not None
+        if self.operator.healthy():
+            self.timings.setdefault("operator_start_seconds", round(time.monotonic() - began, 1))
+            return True
+        if time.monotonic() - began > OPERATOR_START_SECONDS:
+            raise TimeoutError(
+                f"the operator is not healthy after {OPERATOR_START_SECONDS:.0f} s; "
+                f"see {self.operator.log_path}"
+            )
+        return False
+
+    def _hpa_alone_now(self, at: datetime) -> tuple[int, int] | None:
+        i = counterfactual.tick_of(self.grid_start, at)
+        if i >= len(self.hpa_alone.ready):
+            return None
+        return int(self.hpa_alone.replicas[i]), int(self.hpa_alone.ready[i])
 
     def _narrate(self, dev: Any, duration: float, chart: Path) -> dict[str, Any]:
         from foresight.devcluster import nodes as kwok_nodes
-        from foresight.devcluster import trace as trace_mod
 
         assert self.driver is not None
-        replay = trace_mod.Replay(
-            trace_mod.load_csv(Path(self.info.trace_csv)),
-            datetime.fromisoformat(self.info.trace_now_at),
-            datetime.fromisoformat(self.info.trace_anchor),
-            self.info.trace_acceleration,
-        )
-        timeline = scenario.Timeline(started_at=datetime.now(UTC))
-        threshold = scenario.surge_threshold(timeline.original_floor)
+        timeline = self.timeline
+        story = _Story(self, timeline)
         snapshots: list[view.Snapshot] = []
+        observations: list[counterfactual.Observation] = []
         began = time.monotonic()
-        last_line = 0.0
-        done_at: float | None = None
-        exhausted_noted = False
+        last_line = -10.0
+        operator_up = False
+        end_of_surge = scenario.wall_time(scenario.END_AT, timeline.anchor)
         live = None if self.plain else Live(console=self.console, refresh_per_second=4, transient=False)
         if live is not None:
             live.start()
         try:
             with dev.api_client() as api:
                 while time.monotonic() - began < duration:
+                    if not operator_up and self._operator_up(began):
+                        operator_up = True
+                        assert self.operator is not None
+                        self.note(f"operator running (log: {self.operator.log_path})")
                     now = datetime.now(UTC)
-                    load = replay.value_at(now)
-                    snap = view.observe(api, now, load, self.driver.values)
+                    snap = view.observe(
+                        api, now, (self.load.at(now), self.load.rate(now)), self.driver.values,
+                        self._hpa_alone_now(now),
+                    )  # fmt: skip
                     snapshots.append(snap)
-                    self._events(snap, timeline, threshold, api, kwok_nodes)
-                    if timeline.failed_at and not exhausted_noted:
-                        exhausted_noted = True
+                    observations.append((snap.at, snap.pods_asked, snap.ready_pods))
+                    story.update(snap, api, kwok_nodes)
                     elapsed = time.monotonic() - began
                     if live is not None:
-                        live.update(view.render(snap, timeline, self.log, elapsed))
+                        live.update(view.render(snap, snapshots, timeline, self.log, elapsed))
                     elif elapsed - last_line >= 10:
                         last_line = elapsed
-                        self.console.print(view.status_line(snap, elapsed), highlight=False)
-                    finished = (
-                        timeline.surge_at is not None
-                        and timeline.floor_raised_at is not None
-                        and timeline.pods_running_after_failure is not None
+                        self.console.print(view.status_line(snap, timeline, elapsed), highlight=False)
+                    failure_over = (
+                        timeline.not_ready_at is not None
+                        and (now - timeline.not_ready_at).total_seconds() > TAIL_SECONDS
                     )
-                    if finished and done_at is None:
-                        done_at = time.monotonic()
-                    if done_at is not None and time.monotonic() - done_at > TAIL_SECONDS:
+                    if now >= end_of_surge and failure_over:
                         break
-                    time.sleep(POLL_SECONDS)
+                    time.sleep(max(0.0, POLL_SECONDS - (datetime.now(UTC) - now).total_seconds()))
         finally:
             if live is not None:
                 live.stop()
-        with self.step("drawing the fan chart"):
-            view.fan_chart(
-                chart, snapshots, timeline, dev.prometheus_url,
-                bodies_query(), scenario.CAPACITY_PER_REPLICA,
+        return self._finish(snapshots, observations, chart, time.monotonic() - began)
+
+    def _finish(
+        self,
+        snapshots: list[view.Snapshot],
+        observations: list[counterfactual.Observation],
+        chart: Path,
+        narration_seconds: float,
+    ) -> dict[str, Any]:
+        timeline = self.timeline
+        start = self.grid_start
+        end = snapshots[-1].at if snapshots else start
+        demand = counterfactual.load_grid(self.load.at, start, end)
+        rate = counterfactual.load_grid(self.load.rate, start, end)
+        ticks = len(demand)
+        ours = counterfactual.observed_run(observations, start, ticks)
+        theirs = counterfactual.hpa_alone(demand, start, timeline.initial_replicas)
+        scores = None
+        if timeline.score_from is not None:
+            first = counterfactual.tick_of(start, timeline.score_from)
+            if ticks - first >= 60:
+                scores = {
+                    "foresight": counterfactual.score(ours, demand, start, first, ticks),
+                    "hpa": counterfactual.score(theirs, demand, start, first, ticks),
+                }
+        with self.step("drawing the chart"):
+            view.chart(
+                chart, snapshots, timeline,
+                view.ChartData(start, demand, rate, ours, theirs, timeline.score_from, scores),
             )  # fmt: skip
-        timeline.chart_path = str(chart)
-        timeline.chart_bytes = chart.stat().st_size if chart.exists() else 0
+        chart_bytes = chart.stat().st_size if chart.exists() else 0
         return scenario.summary(
             timeline,
+            scores,
+            chart,
+            chart_bytes,
             {
-                "timings": {**self.timings, "narration_seconds": round(time.monotonic() - began, 1)},
+                "timings": {**self.timings, "narration_seconds": round(narration_seconds, 1)},
                 "cluster": stack.CLUSTER_NAME,
                 "operator_log": str(self.operator.log_path) if self.operator else None,
+                "peak_ready_pods": max((s.ready_pods for s in snapshots), default=0),
+                "peak_load_rate": round(float(np.max([s.load_rate for s in snapshots] or [0.0])), 1),
                 "log": self.log,
             },
         )
-
-    def _events(
-        self, snap: view.Snapshot, timeline: scenario.Timeline, threshold: float, api: Any, kwok_nodes: Any
-    ) -> None:
-        """Turn what was observed into the narrated timeline (each event once)."""
-        assert self.driver is not None
-        fc = snap.forecast
-        if (
-            timeline.floor_raised_at is None
-            and snap.hpa_min is not None
-            and snap.hpa_min > timeline.original_floor
-        ):
-            timeline.floor_raised_at, timeline.raised_floor = snap.at, snap.hpa_min
-            self.note(
-                f"HPA floor {timeline.original_floor} -> {snap.hpa_min}: load is {snap.load:.0f}/min, "
-                f"forecast p90 of the peak {fc.get('peakP90')} in the lead window "
-                f"({scenario.STARTUP_SECONDS} s ahead)"
-            )
-        if timeline.surge_at is None and snap.load > threshold:
-            timeline.surge_at, timeline.surge_load = snap.at, snap.load
-            ahead = (
-                f"; the floor rose {(snap.at - timeline.floor_raised_at).total_seconds():.0f} s earlier"
-                if timeline.floor_raised_at
-                else "; the floor had not risen"
-            )
-            self.note(
-                f"surge: {snap.load:.0f} req/min, more than the original floor of "
-                f"{timeline.original_floor} serves "
-                f"({threshold:.0f}){ahead}; {snap.running_pods} pods Running"
-            )
-        if timeline.leaking_node is None and snap.policy.get("lastEvaluation") and snap.running_pods >= 2:
-            loaded = max(snap.nodes.items(), key=lambda item: item[1].running_pods)
-            if loaded[1].running_pods > 0:
-                timeline.leaking_node, timeline.leak_started_at = loaded[0], snap.at
-                self.driver.leak(
-                    loaded[0], scenario.MEMORY_START_BYTES, scenario.MEMORY_LEAK_BYTES_PER_SECOND
-                )
-                self.note(
-                    f"{loaded[0]} starts leaking memory: "
-                    f"{scenario.MEMORY_START_BYTES // scenario.MIB} MiB free, "
-                    f"-{scenario.MEMORY_LEAK_BYTES_PER_SECOND // scenario.MIB} MiB/s; it fails at "
-                    f"{scenario.MEMORY_THRESHOLD_BYTES // scenario.MIB} MiB"
-                )
-        node = timeline.leaking_node
-        if node is None or node not in snap.nodes:
-            return
-        state = snap.nodes[node]
-        if timeline.tainted_at is None and "NoSchedule" in state.taints:
-            timeline.tainted_at = snap.at
-            risk: dict[str, Any] = next(
-                (r for r in snap.policy.get("nodesAtRisk", []) if r["node"] == node), {}
-            )
-            self.note(
-                f"operator tainted {node} NoSchedule (failure probability {risk.get('failureProbability')}: "
-                f"{'; '.join(risk.get('reasons', []))[:120]})"
-            )
-        if timeline.tainted_at is not None and timeline.drained_at is None and state.running_pods == 0:
-            timeline.drained_at = snap.at
-            self.note(
-                f"{node} drained through the eviction API (PDB respected); "
-                f"{snap.running_pods} pods Running elsewhere"
-            )
-        memory = snap.memory.get(node, float("inf"))
-        if timeline.failed_at is None and memory <= scenario.MEMORY_THRESHOLD_BYTES:
-            timeline.failed_at = snap.at  # the moment the node runs out of memory: its failure
-            self.note(f"{node} is out of memory")
-        if (
-            timeline.failed_at is not None
-            and timeline.drained_at is not None
-            and timeline.pods_running_after_failure is None
-            and "notready" not in timeline.notes
-        ):
-            kwok_nodes.make_not_ready(api, node)
-            timeline.notes.append("notready")
-            lead = (timeline.failed_at - timeline.drained_at).total_seconds()
-            self.note(
-                f"{node} fails (NotReady): it was drained {lead:.0f} s before it failed"
-                if lead >= 0
-                else f"{node} fails (NotReady): drained only {-lead:.0f} s after it ran out of memory"
-            )
-        if "notready" in timeline.notes and timeline.pods_running_after_failure is None and not state.ready:
-            timeline.pods_running_after_failure = snap.running_pods
-            self.note(f"{node} is NotReady; {snap.running_pods} web pods still Running on the other nodes")
 
     def teardown(self, keep: bool) -> None:
         from foresight.devcluster import cluster
@@ -350,7 +345,119 @@ class _Run:
         self.console.print(f"demo cluster stopped (logs kept in {self.info.state_dir}/logs)")
 
 
-def bodies_query() -> str:
-    """The PredictiveScaler example's PromQL: the chart plots the same series the operator reads."""
-    scaler = scenario.load_examples(stack.REPO / "examples")["PredictiveScaler/web"]
-    return str(scaler["spec"]["metric"]["prometheus"]["query"])
+class _Load:
+    """The load the feeder serves, in requests per second: now, and as a one-minute rate."""
+
+    def __init__(self, replay: Any) -> None:
+        self.replay = replay
+
+    def at(self, wall: datetime) -> float:
+        return scenario.requests_per_second(self.replay.value_at(wall))
+
+    def rate(self, wall: datetime) -> float:
+        window = scenario.RATE_WINDOW_SECONDS
+        return float(np.mean([self.at(wall - timedelta(seconds=k)) for k in range(window)]))
+
+
+class _Story:
+    """Turns what was observed into the narrated timeline (each event once)."""
+
+    def __init__(self, run: _Run, timeline: scenario.Timeline) -> None:
+        self.run = run
+        self.timeline = timeline
+        self.floor: int | None = None
+        self.need_told = 0
+        self.risks_told: dict[str, str] = {}
+        self.taint_told = False
+
+    def update(self, snap: view.Snapshot, api: Any, kwok_nodes: Any) -> None:
+        self._scaling(snap)
+        self._risks(snap)
+        self._failure(snap, api, kwok_nodes)
+
+    def _scaling(self, snap: view.Snapshot) -> None:
+        t, note = self.timeline, self.run.note
+        decision = snap.scaler.get("lastDecision") or {}
+        fc = snap.forecast
+        if t.first_decision_at is None and decision.get("time"):
+            t.first_decision_at = parse_time(decision["time"])
+            note(
+                f"first forecast of the peak when a pod asked now is Ready: p10/p50/p90 "
+                f"{fc.get('peakP10', 0):.0f}/{fc.get('peakP50', 0):.0f}/{fc.get('peakP90', 0):.0f} req/s "
+                f"(load now {snap.load_rate:.0f}); desired {snap.scaler.get('desiredReplicas')}"
+            )
+        if snap.hpa_min is not None and snap.hpa_min != self.floor:
+            if self.floor is not None:
+                note(
+                    f"HPA floor {self.floor} -> {snap.hpa_min} at load {snap.load_rate:.0f} req/s: "
+                    f"{decision.get('reason', '')[:160]}"
+                )
+            self.floor = snap.hpa_min
+            t.floors.append((snap.at, snap.hpa_min))
+        need = scenario.replicas_needed(snap.load_rate)
+        if t.first_decision_at is not None and need >= max(self.need_told + 2, t.initial_replicas + 1):
+            self.need_told = need
+            alone = f"; the HPA alone would have {snap.hpa_alone[1]}" if snap.hpa_alone else ""
+            note(
+                f"load {snap.load_rate:.0f} req/s needs {need} Ready pods: {snap.ready_pods} Ready"
+                f" (+{snap.pods_asked - snap.ready_pods} starting){alone}"
+            )
+
+    def _risks(self, snap: view.Snapshot) -> None:
+        risks = snap.risks
+        for node, risk in risks.items():
+            told = f"{risk.get('state')}:{risk.get('failureProbability', 0):.1f}"
+            if self.risks_told.get(node) != told:
+                self.risks_told[node] = told
+                self.run.note(f"{node} at risk ({risk.get('state')}), {view.risk_text(risk, 3)}")
+        for node in [n for n in self.risks_told if n not in risks]:
+            del self.risks_told[node]
+            self.run.note(f"{node} no longer at risk")
+
+    def _failure(self, snap: view.Snapshot, api: Any, kwok_nodes: Any) -> None:
+        t, note, driver = self.timeline, self.run.note, self.run.driver
+        assert driver is not None
+        # The leak starts once the workload's pods are placed, so the drain is over before the surge.
+        if t.leaking_node is None and snap.pods_asked >= 2:
+            loaded = max(snap.nodes.items(), key=lambda item: item[1].running_pods)
+            if loaded[1].running_pods > 0:
+                t.leaking_node, t.leak_started_at = loaded[0], snap.at
+                driver.leak(loaded[0], scenario.MEMORY_START_BYTES, scenario.MEMORY_LEAK_BYTES_PER_SECOND)
+                note(
+                    f"{loaded[0]} starts leaking memory: {scenario.MEMORY_START_BYTES // scenario.MIB} MiB "
+                    f"free, -{scenario.MEMORY_LEAK_BYTES_PER_SECOND // scenario.MIB} MiB/s; it fails at "
+                    f"{scenario.MEMORY_THRESHOLD_BYTES // scenario.MIB} MiB"
+                )
+        node = t.leaking_node
+        if node is None or node not in snap.nodes:
+            return
+        state = snap.nodes[node]
+        if t.tainted_at is None and "NoSchedule" in state.taints:
+            t.tainted_at = snap.at
+        risk = snap.risks.get(node)
+        evaluated = parse_time(snap.policy.get("lastEvaluation"))
+        # The taint is written before the status that explains it: wait for that status.
+        explained = evaluated is not None and t.tainted_at is not None and evaluated >= t.tainted_at - _LAG
+        if t.tainted_at is not None and not self.taint_told and risk and explained:
+            self.taint_told = True
+            note(f"operator tainted {node} NoSchedule and evicts its pods: failure {view.risk_text(risk, 3)}")
+        if t.tainted_at is not None and t.drained_at is None and state.running_pods == 0:
+            t.drained_at = snap.at
+            note(
+                f"{node} drained through the eviction API (PDB respected); "
+                f"{snap.ready_pods} pods Ready elsewhere"
+            )
+        memory = snap.memory.get(node, float("inf"))
+        if t.failed_at is None and memory <= scenario.MEMORY_THRESHOLD_BYTES:
+            t.failed_at = snap.at
+            kwok_nodes.make_not_ready(api, node)
+            lead = (
+                f"it was drained {(t.failed_at - t.drained_at).total_seconds():.0f} s before"
+                if t.drained_at
+                else f"{state.running_pods} web pods still on it"
+            )
+            note(f"{node} is out of memory and fails (kwok reports it NotReady); {lead}")
+        if t.failed_at is not None and t.not_ready_at is None and not state.ready:
+            t.not_ready_at = snap.at
+            t.pods_running_after_failure = snap.ready_pods
+            note(f"{node} is NotReady; {snap.ready_pods} web pods Ready on the other nodes")

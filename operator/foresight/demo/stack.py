@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from foresight.demo import scenario
 from foresight.devcluster import ProcessTable, cluster
 
 REPO = Path(__file__).resolve().parents[3]
@@ -32,8 +32,13 @@ PORT_OFFSET = 100
 RELEASE, RELEASE_NAMESPACE = "foresight", "foresight-system"
 
 
-def cluster_config(now_at: datetime, history_days: float = 4.0) -> cluster.ClusterConfig:
-    """The demo cluster: its own name and ports, the trace's "now" at ``now_at``."""
+def cluster_config(trace_csv: Path, kwok_stages: Path, history_days: float = 1.0) -> cluster.ClusterConfig:
+    """The demo cluster: its own name and ports, the accelerated trace and kwok's slow-starting pods.
+
+    The accelerated trace (:func:`write_trace`) is replayed as it is, its "now" on the cluster's
+    start; a day of it holds the log's whole history before that. Prometheus scrapes every second, a
+    minute of the log.
+    """
     defaults = cluster.ClusterConfig()
     return cluster.ClusterConfig(
         name=CLUSTER_NAME,
@@ -43,10 +48,37 @@ def cluster_config(now_at: datetime, history_days: float = 4.0) -> cluster.Clust
         kwok_port=defaults.kwok_port + PORT_OFFSET,
         prometheus_port=defaults.prometheus_port + PORT_OFFSET,
         feeder_port=defaults.feeder_port + PORT_OFFSET,
-        trace_now_at=now_at,
-        # The scaler asks for 3 days; a little more keeps promtool's backfill short.
+        scrape_interval_seconds=scenario.SCRAPE_SECONDS,
+        trace_csv=trace_csv,
+        trace_now_at=scenario.NOW_AT,
         trace_history_days=history_days,
+        kwok_stages=kwok_stages,
     )
+
+
+def shared_trace() -> Path:
+    """The NASA trace in the shared datasets next to the checkout (``../shared/datasets/load``)."""
+    return cluster.default_trace_csv().parent / scenario.TRACE_FILE
+
+
+def write_trace(source: Path, path: Path) -> Path:
+    """The shared trace on the demo's clock (:func:`scenario.accelerated`), as a CSV the cluster replays."""
+    from foresight.devcluster import trace as trace_mod
+
+    samples = [(s.at, s.value) for s in trace_mod.load_csv(source).samples]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        handle.write("timestamp,value\n")
+        for at, value in scenario.accelerated(samples):
+            handle.write(f"{at.strftime('%Y-%m-%dT%H:%M:%SZ')},{value:g}\n")
+    return path
+
+
+def write_stages(stock: Path, path: Path) -> Path:
+    """kwok's stages with pods that take the demo's start-up time to become Ready."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(scenario.stages_file(stock.read_text()))
+    return path
 
 
 def helm_install(helm: Path, api: client.ApiClient, state: Path) -> list[str]:

@@ -70,6 +70,9 @@ class ClusterConfig:
     trace_history_days: float | None = 14.0
     trace_acceleration: float = 1.0
     with_prometheus: bool = True
+    # kwok's Stage file; None = the stock fast stages (pods Ready at once). The demo passes its own,
+    # where pods take their real start-up time to become Ready.
+    kwok_stages: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -285,7 +288,8 @@ def _start_control_plane(
     table.start(
         "kwok",
         _kwok.kwok_argv(
-            tools.kwok, tools.kwok_stages, kubeconfig, config.kwok_port, config.node_lease_seconds
+            tools.kwok, config.kwok_stages or tools.kwok_stages, kubeconfig, config.kwok_port,
+            config.node_lease_seconds,
         ),
     )
     # Pods are rejected until the service-account controller creates `default` in a namespace.
