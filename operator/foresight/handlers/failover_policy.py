@@ -218,7 +218,7 @@ async def _observe(
         seen.nodes.append(replace(observed, not_ready_transitions=history.not_ready_transitions))
     seen.pods = [kube_nodes.observe_pod(p, namespace_labels) for p in pods_raw]
     seen.pdbs = [kube_nodes.observe_pdb(p) for p in pdbs_raw]
-    seen.signal_paths, seen.problems = await _signal_paths(runtime, spec, now)
+    seen.signal_paths, seen.problems = await _signal_paths(runtime, spec, now, [n.name for n in seen.nodes])
     if spec.disk_health is not None:
         drives, problems = await _drive_readings(runtime, memory, spec.disk_health, now)
         seen.nodes = [replace(n, drives=drives.get(n.name)) for n in seen.nodes]
@@ -227,9 +227,13 @@ async def _observe(
 
 
 async def _signal_paths(
-    runtime: Runtime, spec: FailoverPolicySpec, now: datetime
+    runtime: Runtime, spec: FailoverPolicySpec, now: datetime, nodes: list[str]
 ) -> tuple[dict[str, dict[str, np.ndarray]], list[str]]:
-    """Sampled future paths per node and signal; problems are returned as messages, not raised."""
+    """Sampled future paths per node and signal; problems are returned as messages, not raised.
+
+    A signal that fails, or has no series for some of ``nodes``, is a problem: those nodes have no estimate
+    of it this round, and the planner holds their taint state rather than reading the gap as no risk.
+    """
     horizon = parse_duration(spec.horizon)
     step = max(MIN_SIGNAL_STEP_SECONDS, int(horizon.total_seconds() // SIGNAL_HORIZON_STEPS))
     history = max(horizon * SIGNAL_HISTORY_HORIZONS, MIN_SIGNAL_HISTORY)
@@ -248,6 +252,8 @@ async def _signal_paths(
         if not per_node:
             problems.append(f"signal {signal.name}: no series with a {signal.node_label!r} label")
             continue
+        if missing := [n for n in nodes if n not in per_node]:
+            problems.append(f"signal {signal.name}: no series for node(s) {', '.join(missing)}")
         samples = await asyncio.gather(
             *(
                 runtime.batcher.sample(SIGNAL_MODEL, s, SIGNAL_HORIZON_STEPS, SIGNAL_SAMPLES)

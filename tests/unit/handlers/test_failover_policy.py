@@ -135,12 +135,14 @@ class FakeApi:
 
 
 class FakePrometheus:
-    """Free memory per node: 8 GiB and flat, except the nodes given, which fall by ``fall`` per step."""
+    """Free memory per node: 8 GiB and flat, except the nodes given, which fall by ``fall`` per step;
+    the ``missing`` nodes have no series."""
 
     def __init__(
         self, falling: dict[str, float] | None = None, error: MetricSourceError | None = None
     ) -> None:
         self.falling, self.error = falling or {}, error
+        self.missing: set[str] = set()
         self.queries: list[str] = []
 
     def range(self, query: str, start: datetime, end: datetime, step: int) -> list[SampledSeries]:
@@ -149,7 +151,7 @@ class FakePrometheus:
             raise self.error
         points = int((end - start).total_seconds() // step) + 1
         out = []
-        for node in ("n0", "n1", "n2"):
+        for node in sorted({"n0", "n1", "n2"} - self.missing):
             fall = self.falling.get(node, 0.0)
             values = 8 * GIB - fall * np.arange(points) if fall else np.full(points, 8 * GIB)
             out.append(SampledSeries(start, step, np.maximum(values, 0.2 * GIB), {"node": node}))
@@ -283,6 +285,64 @@ async def test_a_failing_signal_is_reported_and_nothing_is_drained(
     assert degraded.status == "True" and degraded.reason == "SignalUnavailable"
     assert "memory-available" in degraded.message and "401" in degraded.message
     assert api.evicted == [] and all(not api.taints(n) for n in api.nodes)
+
+
+async def _tick(runtime: Runtime, body: dict[str, Any], tick: int) -> Any:
+    """One reconcile at ``tick`` (15 s each), the status carried on to the next as the API would."""
+    status = await _reconcile(runtime, body, NOW + timedelta(seconds=15 * tick))
+    body["status"] = status.model_dump(by_alias=True, exclude_none=True)
+    return status
+
+
+async def test_prometheus_down_keeps_every_taint_and_node_conditions_still_act(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prometheus = FakePrometheus(falling=LEAKING)
+    runtime, _ = _runtime(monkeypatch, prometheus)
+    body = _body()
+    await _tick(runtime, body, 0)
+    assert api.taints("n0") == {"PreferNoSchedule", "NoSchedule"}
+
+    prometheus.error = MetricSourceError("Unreachable", "connection refused")
+    _not_ready(api, "n1")  # a cause that needs no Prometheus
+    status = await _tick(runtime, body, 1)
+    assert api.taints("n0") == {"PreferNoSchedule", "NoSchedule"}
+    assert api.taints("n1") == {"PreferNoSchedule", "NoSchedule"} and api.taints("n2") == set()
+    degraded = _condition(status, "Degraded")
+    assert degraded.status == "True" and "memory-available" in degraded.message
+    assert "connection refused" in degraded.message
+    held = next(r for r in status.nodes_at_risk if r.node == "n0")
+    assert held.state == "drained" and any("no estimate" in r for r in held.reasons)
+    assert any(
+        a.action == "skip" and a.node == "n0" and "taint kept" in a.detail for a in status.recent_actions
+    )
+
+    # The estimate is back and low: the node is released as before.
+    prometheus.error, prometheus.falling = None, {}
+    await _tick(runtime, body, 2)
+    assert api.taints("n0") == set()
+
+
+async def test_a_node_whose_series_is_missing_keeps_its_taint(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prometheus = FakePrometheus(falling=LEAKING)
+    runtime, _ = _runtime(monkeypatch, prometheus)
+    body = _body()
+    await _tick(runtime, body, 0)
+    assert api.taints("n0") == {"PreferNoSchedule", "NoSchedule"}
+
+    prometheus.falling, prometheus.missing = {}, {"n0"}
+    status = await _tick(runtime, body, 1)
+    assert api.taints("n0") == {"PreferNoSchedule", "NoSchedule"}
+    degraded = _condition(status, "Degraded")
+    assert degraded.status == "True" and "no series for node(s) n0" in degraded.message
+    assert [r.node for r in status.nodes_at_risk] == ["n0"]
+
+    prometheus.missing = set()
+    status = await _tick(runtime, body, 2)
+    assert api.taints("n0") == set()
+    assert _condition(status, "Degraded").status == "False"
 
 
 async def test_an_invalid_spec_is_reported_and_nothing_is_read(

@@ -122,6 +122,8 @@ def plan_actions(
     """
     risk_of = _risk_map(risks)
     disk_of = _disk_map(risks)
+    values = risks.values() if isinstance(risks, Mapping) else risks
+    unestimated_of = {r.node: r.unestimated for r in values}
     threshold = spec.failure_probability_threshold
     release_below = spec.untaint_probability
     key = spec.actions.taint_key
@@ -147,13 +149,19 @@ def plan_actions(
             continue
         p = risk_of.get(node.name)
         disk = disk_of.get(node.name)
+        missing = unestimated_of.get(node.name, ())
         # Unknown risk (no data this round) holds the current state rather than releasing the node; so
-        # does a disk risk not yet below its own release level.
+        # does a risk without one of its signals (only a lower bound), and a disk risk not yet below its
+        # own release level.
         if p is not None and p < release_below and not (disk is not None and disk.holds):
-            for effect in sorted(effects):
-                act("untaint", node.name, f"risk {p:.2f} < {release_below:.2f}", effect=effect, taint_key=key)
-            released.add(node.name)
-        elif "NoSchedule" in effects:
+            why = f"risk {p:.2f} < {release_below:.2f}"
+            if not missing:
+                for effect in sorted(effects):
+                    act("untaint", node.name, why, effect=effect, taint_key=key)
+                released.add(node.name)
+                continue
+            act("skip", node.name, f"{why} without {', '.join(missing)}: no estimate this round, taint kept")
+        if "NoSchedule" in effects:
             hard.add(node.name)
 
     def healthy(name: str) -> bool:

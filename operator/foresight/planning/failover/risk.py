@@ -64,12 +64,16 @@ class NodeRiskAssessment:
     """A node's failure probability within the horizon, with each contributing cause.
 
     ``disk`` is the days-ahead drive risk, judged on its own (``None``: not configured or no readings).
+    ``unestimated`` names the spec's signals that gave no estimate this round (the query failed, the node
+    has no series, the forecast has no data): ``failure_probability`` then sums the other causes only, a
+    lower bound, enough to act on but not to release the node on (:func:`~.actions.plan_actions`).
     """
 
     node: str
     failure_probability: float
     components: tuple[RiskComponent, ...] = ()
     disk: DiskRisk | None = None
+    unestimated: tuple[str, ...] = ()
 
     @property
     def reasons(self) -> list[str]:
@@ -77,6 +81,7 @@ class NodeRiskAssessment:
         horizon, so not ranked with the rest) leads when it alarms and closes the list otherwise."""
         ranked = sorted(self.components, key=lambda c: -c.probability)
         reasons = [c.reason for c in ranked if c.probability >= REASON_FLOOR]
+        reasons += [f"{name}: no estimate this round, taint state held" for name in self.unestimated]
         if self.disk is not None:
             reasons = [self.disk.reason, *reasons] if self.disk.alarm else [*reasons, self.disk.reason]
         return reasons
@@ -155,20 +160,21 @@ def assess_node(
     """The probability that ``node`` fails within ``spec.horizon``, with the reason for each part.
 
     ``signal_paths[name]`` are sampled future paths ``[n_samples, horizon_steps]`` of the spec's signal
-    ``name`` for this node, covering the horizon; signals without paths are skipped. With
-    ``spec.diskHealth``, a ``disk_model`` and the node's drive readings, the disk risk is assessed too.
+    ``name`` for this node, covering the horizon; a signal without paths (or with no data in them) adds
+    nothing and is listed in ``unestimated``. With ``spec.diskHealth``, a ``disk_model`` and the node's
+    drive readings, the disk risk is assessed too.
     """
     horizon = v1alpha1.parse_duration(spec.horizon)
     horizon_hours = horizon.total_seconds() / 3600
     label = spec.horizon
     components: list[RiskComponent] = []
+    unestimated: list[str] = []
 
     for signal in spec.signals:
         paths = signal_paths.get(signal.name)
-        if paths is None:
-            continue
-        share = crossing_probability(paths, signal.threshold, signal.direction)
+        share = math.nan if paths is None else crossing_probability(paths, signal.threshold, signal.direction)
         if math.isnan(share):
+            unestimated.append(signal.name)
             continue
         p = calibrated_crossing(share, prior.crossing_calibration)
         crossing = f"{signal.name} p(cross {signal.direction} {signal.threshold:g} within {label})"
@@ -210,6 +216,7 @@ def assess_node(
         failure_probability=combine_probabilities(c.probability for c in components),
         components=tuple(components),
         disk=disk,
+        unestimated=tuple(unestimated),
     )
 
 
