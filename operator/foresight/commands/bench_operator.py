@@ -84,17 +84,10 @@ async def _tick(
     decisions = []
     for series, (paths, _) in zip(histories, results, strict=True):
         last = series.start + timedelta(seconds=series.step_seconds * (len(series.values) - 1))
-        current = planning.CurrentState(current_floor=2, observed_load=float(series.values[-1]))
-        decisions.append(
-            planning.decide(
-                policy,
-                paths,
-                series.step_seconds,
-                current,
-                last,
-                samples_start=last + timedelta(seconds=series.step_seconds),
-            )
-        )
+        sampled = planning.SampledForecast(paths, series.step_seconds, last, series.values)
+        present = planning.Present(current_floor=2)
+        decision, _state = planning.step(policy, sampled, present, planning.PlannerState(), last)
+        decisions.append(decision)
     return decisions
 
 

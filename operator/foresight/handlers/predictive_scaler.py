@@ -3,7 +3,7 @@
 A per-resource daemon calls ``reconcile`` every tick; ``reconcile`` looks at the world as it is now
 (spec, HPA, metric) and is idempotent, so a restarted operator converges from the API's state alone.
 Each pass observes (spec, HPA, workload, metric history), decides (forecast, then
-:func:`foresight.planning.decide`) and applies (HPA floor, headroom placeholders) unless in dryRun.
+:func:`foresight.planning.step`) and applies (HPA floor, headroom placeholders) unless in dryRun.
 Policy arithmetic lives in :mod:`foresight.planning`; Kubernetes I/O in :mod:`foresight.kube`.
 """
 
@@ -94,6 +94,12 @@ class _Forecast:
     def last_observed(self) -> datetime:
         history = self.history
         return history.start + timedelta(seconds=history.step_seconds * (len(history.values) - 1))
+
+    @property
+    def sampled(self) -> planning.SampledForecast:
+        """What the planner reads: the paths, and the readings up to the last observation."""
+        history = self.history
+        return planning.SampledForecast(self.paths, history.step_seconds, self.last_observed, history.values)
 
 
 async def reconcile(
@@ -250,40 +256,20 @@ async def _forecast(runtime: Runtime, seen: _Observed, history: forecasting.Seri
 def _decide(
     runtime: Runtime, seen: _Observed, forecast: _Forecast, now: datetime
 ) -> planning.ScalingDecision:
-    """The planner's floor for now; remembers what the next tick needs (desired history, calibration)."""
+    """The planner's step for now; remembers what the next tick needs (desired history, calibration)."""
     memory = runtime.scalers.setdefault(seen.key, ScalerMemory())
     _track_accuracy(memory, seen.spec, forecast)
-    if not memory.desired_history and seen.hpa.managed_by == seen.key:
+    desired_history = memory.desired_history
+    if not desired_history and seen.hpa.managed_by == seen.key:
         # Fresh memory (new process) on an HPA we already steer: treat the current floor as recently
         # desired, so a restart never shortcuts the scale-down stabilization.
-        memory.desired_history = ((now, seen.hpa.min_replicas),)
-    step = seen.step_seconds
+        desired_history = ((now, seen.hpa.min_replicas),)
     policy = planning.PlanningPolicy.from_spec(
-        seen.spec, control_interval_seconds=max(step, int(runtime.settings.tick_seconds))
+        seen.spec, control_interval_seconds=max(seen.step_seconds, int(runtime.settings.tick_seconds))
     )
-    history = forecast.history
-    calibration = (
-        memory.calibration.observe_grid(history.start.timestamp(), history.step_seconds, history.clean())
-        if policy.calibrate
-        else None
-    )
-    samples_start = forecast.last_observed + timedelta(seconds=step)
-    current = _current_state(seen, memory, history)
-    decision = planning.decide(
-        policy, forecast.paths, step, current, now, samples_start=samples_start, calibration=calibration
-    )
-    if calibration is not None and decision.raw_peak_at_quantile is not None:
-        calibration = calibration.expect(
-            decision.window_start, decision.window_end, decision.raw_peak_at_quantile
-        )
-    # Switched off, the record is dropped: switched on again, it starts afresh.
-    memory.calibration = calibration or planning.PeakCalibration()
-    memory.desired_history = planning.record_desired(
-        memory.desired_history,
-        now,
-        decision.desired_replicas,
-        seen.spec.scaling.scale_down.stabilization_seconds,
-    )
+    state = planning.PlannerState(desired_history, memory.calibration)
+    decision, state = planning.step(policy, forecast.sampled, _present(seen), state, now)
+    memory.desired_history, memory.calibration = state.desired_history, state.calibration
     return decision
 
 
@@ -299,16 +285,13 @@ def _track_accuracy(memory: ScalerMemory, spec: PredictiveScalerSpec, forecast: 
     )
 
 
-def _current_state(
-    seen: _Observed, memory: ScalerMemory, history: forecasting.Series
-) -> planning.CurrentState:
+def _present(seen: _Observed) -> planning.Present:
+    """The HPA as it is: its floor, and the bounds its user set (adopted when another writer changed it)."""
     hpa = seen.hpa
-    return planning.CurrentState(
+    return planning.Present(
         current_floor=hpa.min_replicas,
-        observed_load=_last_finite(history.values),
         hpa_min_replicas=hpa.min_replicas if seen.changed_by_other else hpa.baseline_min_replicas,
         hpa_max_replicas=hpa.max_replicas,
-        desired_history=memory.desired_history,
     )
 
 

@@ -9,8 +9,8 @@
   ``using-effective-hpa-to-scaling-with-effectiveness.md``): its DSP (FFT) predictor's forecast, maximum over
   ``predictionWindowSeconds`` (3600 by default) times a margin, becomes an extra HPA metric next to the
   original one; the HPA takes the larger proposal, so the reactive HPA is the floor.
-* ``foresight``: :func:`foresight.planning.decide` on the forecaster's sample paths sets the HPA's floor every
-  control interval; an HPA stays underneath as a safety net.
+* ``foresight``: :func:`foresight.planning.step`, the operator's own planning step, on the forecaster's sample
+  paths sets the HPA's floor every control interval; an HPA stays underneath as a safety net.
 * ``oracle``: perfect foresight, the fewest replicas that never under-provision (see :func:`oracle_replicas`).
 
 Forecasting policies read a :class:`ForecastBank`: forecasts made at a cadence (the operator's: one per new
@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -54,9 +54,10 @@ _EPSILON = 1e-9
 class ForecastBank:
     """Forecast sample paths made at ``origins`` (seconds after the workload's tick 0).
 
-    Column ``k`` of ``samples[j]`` is the load at ``origins[j] + k * step_seconds``; forecast ``j`` saw only
-    trace points before ``origins[j]``. ``history[k]`` is the reading of the forecaster's step that starts
-    ``history_start + k * step_seconds`` seconds after tick 0: what the forecasts were made from.
+    Column ``k`` of ``samples[j]`` is the load of the step that starts ``origins[j] + k * step_seconds``;
+    forecast ``j`` saw only trace points before ``origins[j]``. ``history[k]`` is the reading of the
+    forecaster's step that starts ``history_start + k * step_seconds`` seconds after tick 0: what the
+    forecasts were made from. The planner reads a forecast as the operator does (:meth:`sampled`).
     """
 
     model: str
@@ -67,7 +68,6 @@ class ForecastBank:
     history_start: float = 0.0
     span_seconds: float = 0.0
     _tracks: dict[tuple[float, float], np.ndarray] = dataclasses.field(default_factory=dict, repr=False)
-    _memo: dict[str, np.ndarray] = dataclasses.field(default_factory=dict, repr=False)
 
     def latest(self, seconds: float) -> int | None:
         """Index of the newest forecast made at or before ``seconds``."""
@@ -80,17 +80,19 @@ class ForecastBank:
             0, min(len(self.history), int((self.origins[j] - self.history_start) // self.step_seconds))
         )
 
-    def last_reading(self, j: int) -> float | None:
-        """The newest finite reading before forecast ``j``'s origin (the operator's ``observed_load``)."""
-        count = self.history_count(j)
-        if not count:
-            return None
-        if "carried" not in self._memo:
-            finite = np.isfinite(self.history)
-            index = np.maximum.accumulate(np.where(finite, np.arange(len(self.history)), -1))
-            self._memo["carried"] = np.where(index >= 0, self.history[np.maximum(index, 0)], np.nan)
-        value = float(self._memo["carried"][count - 1])
-        return None if math.isnan(value) else value
+    def sampled(self, j: int, start: datetime) -> planning.SampledForecast:
+        """Forecast ``j`` as the operator's planner reads it, with the workload's tick 0 at ``start``.
+
+        Prometheus stamps a window's average at the window's end, so the reading of the step that ends at
+        ``origins[j]`` is the last observation, stamped ``origins[j]``, and column 0 (the step after it)
+        is one step later, as the operator labels its forecasts.
+        """
+        return planning.SampledForecast(
+            paths=self.samples[j],
+            step_seconds=self.step_seconds,
+            last_observed=start + timedelta(seconds=float(self.origins[j])),
+            history=self.history[: self.history_count(j)],
+        )
 
     def window_track(self, start_seconds: float, end_seconds: float) -> np.ndarray:
         """Max of the median path over ``[now + start, now + end]``, ``now`` every step from the first origin.
@@ -110,7 +112,9 @@ class ForecastBank:
         count = max(1, math.ceil((self.span_seconds - self.origins[0]) / step) + 1)
         times = self.origins[0] + step * np.arange(count)
         newest = np.searchsorted(self.origins, times, side="right") - 1
-        offsets = times - self.origins[newest]
+        # Column 0 is one step after the forecast's origin (the last observation), as the operator and the
+        # shared planning step read a forecast: the window is measured from column 0.
+        offsets = times - self.origins[newest] - step
         medians = np.median(self.samples, axis=1)
         track = np.empty(count)
         for offset in np.unique(offsets):
@@ -311,50 +315,25 @@ class _Planner:
     planning_policy: planning.PlanningPolicy
     hpa: HpaConfig
     interval_ticks: int | None = None
-    history: tuple = ()
-    calibration: planning.PeakCalibration = dataclasses.field(default_factory=planning.PeakCalibration)
-
-    def _calibration(self, j: int) -> planning.PeakCalibration:
-        """Past lead windows scored on the readings forecast ``j`` was made from (as the operator does)."""
-        bank = self.policy.bank
-        self.calibration = self.calibration.observe_grid(
-            self.workload.start.timestamp() + bank.history_start,
-            bank.step_seconds,
-            bank.history[: bank.history_count(j)],
-        )
-        return self.calibration
+    state: planning.PlannerState = dataclasses.field(default_factory=planning.PlannerState)
 
     def floor(self, tick: int, current_floor: int, replicas: int, ready: int, reading: float) -> int:
+        """The operator's planning step on the newest forecast (the HPA alone before the first one)."""
         bank = self.policy.bank
         seconds = tick * self.workload.tick_seconds
         j = bank.latest(seconds)
         if j is None:
             return self.planning_policy.min_replicas  # cold start: the HPA alone
         start = self.workload.start.to_pydatetime()
-        now = start + timedelta(seconds=seconds)
-        current = planning.CurrentState(
+        present = planning.Present(
             current_floor=current_floor,
-            ready_replicas=ready,
-            observed_load=bank.last_reading(j),
             hpa_min_replicas=self.planning_policy.min_replicas,
             hpa_max_replicas=self.planning_policy.max_replicas,
-            desired_history=self.history,
+            ready_replicas=ready,
         )
-        decision = planning.decide(
-            self.planning_policy,
-            bank.samples[j],
-            bank.step_seconds,
-            current,
-            now,
-            samples_start=start + timedelta(seconds=float(bank.origins[j])),
-            calibration=self._calibration(j) if self.policy.calibrate else None,
-        )
-        if self.policy.calibrate and decision.raw_peak_at_quantile is not None:
-            self.calibration = self.calibration.expect(
-                decision.window_start, decision.window_end, decision.raw_peak_at_quantile
-            )
-        self.history = planning.record_desired(
-            self.history, now, decision.desired_replicas, self.planning_policy.stabilization_seconds
+        now = start + timedelta(seconds=seconds)
+        decision, self.state = planning.step(
+            self.planning_policy, bank.sampled(j, start), present, self.state, now
         )
         return decision.floor
 
@@ -388,5 +367,6 @@ class ForesightPolicy:
             control_interval_seconds=cluster.control_interval_seconds,
             stabilization_seconds=self.stabilization_seconds,
             max_step_percent=self.max_step_percent,
+            calibrate=self.calibrate,
         )
         return _Planner(self, workload, policy, self.safety_net)

@@ -383,7 +383,7 @@ start-ups: a new node, an image pull, a warm-up).
     DSP/FFT forecast's maximum over `predictionWindowSeconds` ({config.fft_window_seconds} s, Crane's default)
     × margin {config.fft_margin:g} is an extra HPA metric next to the original one; the HPA takes the larger.
     The repo's `fft` forecaster (Crane-style) provides the forecast.
-  * `foresight`: `foresight.planning.decide` (the operator's own code) on {config.n_samples} sample paths of
+  * `foresight`: `foresight.planning.step` (the operator's own code) on {config.n_samples} sample paths of
     the `{config.model}` forecaster raises the HPA floor for the p{config.quantile * 100:g} peak of the lead
     window, {calibration}; scale-down waits 300 s and removes at most 50 % per step; an HPA at
     {config.safety_net_target:.0%} target stays underneath as the safety net.

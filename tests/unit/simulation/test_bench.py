@@ -114,13 +114,13 @@ def test_foresight_decides_at_every_reconcile(monkeypatch: pytest.MonkeyPatch) -
     load = Workload(demand_on_grid(trace, 15, 288 * 3, 288 * 3 + 48), trace.time_of(288 * 3), 15)
     bank = build_forecast_bank(trace, 288 * 3, 48 * STEP, "counting", 60, 1800, 10, forecaster=_Counting())
     calls = []
-    decide = planning.decide
+    step = planning.step
 
     def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args[4])
-        return decide(*args, **kwargs)
+        calls.append(args[4])  # now
+        return step(*args, **kwargs)
 
-    monkeypatch.setattr(planning, "decide", counting)
+    monkeypatch.setattr(planning, "step", counting)
     cluster = ClusterConfig(capacity_per_replica=10, tick_seconds=15, reconcile_seconds=30)
     simulate(ForesightPolicy(bank), load, cluster, initial_replicas=10)
     gaps = {(b - a).total_seconds() for a, b in itertools.pairwise(calls)}
