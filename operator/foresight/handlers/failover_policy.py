@@ -27,6 +27,7 @@ from foresight import forecasting
 from foresight.api import GROUP
 from foresight.api.v1alpha1 import (
     VERSION,
+    ActionRecord,
     DiskHealthSpec,
     FailoverPolicySpec,
     FailoverPolicyStatus,
@@ -139,8 +140,27 @@ async def reconcile(
     seen = await _observe(runtime, memory, spec, now)
     risks, plan = _decide(spec, seen, memory.prior, status.last_escalation_time, now, disk_model=disk_model)
     await _store_histories(memory, seen, dry_run=spec.mode == "dryRun")
+    records = await _apply_plan(runtime, plan, spec, seen, body, status, namespace, name, now)
+    if records:
+        status.recent_actions = [*records, *status.recent_actions][:RECENT_ACTIONS]
+    _report(status, spec, seen, risks, len(plan), condition, namespace, name, now)
+    return status
+
+
+async def _apply_plan(
+    runtime: Runtime,
+    plan: list[fo.Action],
+    spec: FailoverPolicySpec,
+    seen: _Observed,
+    body: dict[str, Any],
+    status: FailoverPolicyStatus,
+    namespace: str,
+    name: str,
+    now: datetime,
+) -> list[ActionRecord]:
+    """Carry out ``plan`` in order; a node whose escalation is refused at write time loses its evictions."""
     records = []
-    held_back: set[str] = set()  # nodes whose escalation the rails refused at write time: no evictions
+    held_back: set[str] = set()
     for action in plan:
         if action.pod is not None and action.node in held_back:
             continue
@@ -151,10 +171,7 @@ async def reconcile(
                 held_back.add(action.node)
             else:
                 status.last_escalation_time = iso(now)
-    if records:
-        status.recent_actions = [*records, *status.recent_actions][:RECENT_ACTIONS]
-    _report(status, spec, seen, risks, len(plan), condition, namespace, name, now)
-    return status
+    return records
 
 
 # --- observe (reads only) ----------------------------------------------------------------------
