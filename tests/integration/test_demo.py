@@ -1,7 +1,7 @@
 """``foresight demo`` end to end, judged from what the cluster recorded, not from the demo's own account.
 
 The demo runs with ``--keep``; then this module reads the kept cluster (its own name ``demo`` and ports,
-so it runs beside the session's cluster) and tears it down:
+so it runs beside the test suite's cluster) and tears it down:
 
 * the HPA floor's history: the operator's ``FloorChanged`` Events, the HPA controller's
   ``SuccessfulRescale`` Events (below ``minReplicas``) and the floor annotation the operator keeps on the HPA;
