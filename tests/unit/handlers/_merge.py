@@ -20,3 +20,18 @@ def merge(target: Any, patch: Any) -> Any:
         else:
             out[key] = merge(out.get(key), value)
     return out
+
+
+def apply_node_patch(node: dict[str, Any], patch: dict[str, Any], version: int) -> None:
+    """What the API server does with the operator's node patch: refuse a stale ``resourceVersion`` with
+    a conflict, merge the annotations (``None`` removes one), replace the spec fields given, and stamp
+    ``version`` as the new ``resourceVersion``."""
+    from foresight.kube import client as kube
+
+    if patch["metadata"].get("resourceVersion") != node["metadata"]["resourceVersion"]:
+        raise kube.Conflict("the object has been modified")
+    annotations = node["metadata"].setdefault("annotations", {})
+    node["metadata"]["annotations"] = merge(annotations, patch["metadata"].get("annotations") or {})
+    if "spec" in patch:
+        node["spec"].update(patch["spec"])
+    node["metadata"]["resourceVersion"] = str(version)

@@ -22,6 +22,8 @@ from foresight.handlers.runtime import Runtime
 from foresight.kube import client as kube
 from foresight.metrics import MetricSourceError, SampledSeries
 
+from ._merge import apply_node_patch
+
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 GIB = 2.0**30
 SIGNAL = "free_memory_bytes"
@@ -101,18 +103,8 @@ class FakeApi:
             self.conflicts -= 1
             self.version += 1
             node["metadata"]["resourceVersion"] = str(self.version)
-        if patch["metadata"].get("resourceVersion") != node["metadata"]["resourceVersion"]:
-            raise kube.Conflict("the object has been modified")
-        annotations = node["metadata"].setdefault("annotations", {})
-        for key, value in (patch["metadata"].get("annotations") or {}).items():
-            if value is None:
-                annotations.pop(key, None)
-            else:
-                annotations[key] = value
-        if "spec" in patch:
-            node["spec"].update(patch["spec"])
+        apply_node_patch(node, patch, self.version + 1)  # raises the conflict before any write
         self.version += 1
-        node["metadata"]["resourceVersion"] = str(self.version)
         self.node_patches.append((name, patch))
         return copy.deepcopy(node)
 

@@ -36,7 +36,7 @@ from foresight.handlers.runtime import Runtime
 from foresight.kube import client as kube
 from foresight.metrics import SampledSeries
 
-from ._merge import merge
+from ._merge import apply_node_patch, merge
 
 EPOCH = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 GIB = 2.0**30
@@ -232,18 +232,8 @@ class Cluster:
         if self.now() < self.flaky_until.get(name, -1.0) or self.rng.random() < self.stress.conflict:
             self.version += 1  # the kubelet (or anyone) wrote the node just before us
             node["metadata"]["resourceVersion"] = str(self.version)
-        if patch["metadata"].get("resourceVersion") != node["metadata"]["resourceVersion"]:
-            raise kube.Conflict("the object has been modified")
-        annotations = node["metadata"].setdefault("annotations", {})
-        for key, value in (patch["metadata"].get("annotations") or {}).items():
-            if value is None:
-                annotations.pop(key, None)
-            else:
-                annotations[key] = value
-        if "spec" in patch:
-            node["spec"].update(patch["spec"])
+        apply_node_patch(node, patch, self.version + 1)  # raises the conflict before any write
         self.version += 1
-        node["metadata"]["resourceVersion"] = str(self.version)
         self._check(f"patch node {name}")
         return copy.deepcopy(node)
 
