@@ -108,3 +108,12 @@ def namespace(api: client.ApiClient) -> Iterator[str]:
     )
     yield name
     core.delete_namespace(name)
+
+
+@pytest.fixture
+def pool(devcluster: DevCluster) -> Iterator[tuple[str, list[str]]]:
+    """Three fresh kwok nodes labelled ``pool=<name>`` (a FailoverPolicy selects them), deleted afterwards."""
+    pool = f"fo-{uuid.uuid4().hex[:5]}"
+    names = devcluster.create_nodes(3, prefix=pool, labels={"pool": pool})
+    yield pool, names
+    devcluster.delete_nodes(names, missing_ok=True)

@@ -26,7 +26,6 @@ from typing import Any
 import httpx
 import pytest
 from kubernetes import client
-from kubernetes.client.rest import ApiException
 from operator_process import BackgroundLoop, OperatorProcess, running_operator
 from test_failover_policy import (
     GROUP,
@@ -65,20 +64,6 @@ def operator(
     log = tmp_path_factory.mktemp("failover-causes-operator") / "operator.log"
     with running_operator(devcluster.kubeconfig, devcluster.prometheus_url, log) as process:
         yield process
-
-
-@pytest.fixture
-def pool(devcluster: DevCluster, api: client.ApiClient) -> Iterator[tuple[str, list[str]]]:
-    pool = f"fc-{uuid.uuid4().hex[:5]}"
-    names = devcluster.create_nodes(3, prefix=pool, labels={"pool": pool})
-    yield pool, names
-    core = client.CoreV1Api(api)
-    for name in names:
-        try:
-            core.delete_node(name)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
 
 
 def _policy(name: str, pool: str, **spec: Any) -> dict[str, Any]:

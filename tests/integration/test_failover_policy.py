@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from kubernetes.client.rest import ApiException
 from operator_process import BackgroundLoop, OperatorProcess, running_operator
 
 from foresight.api.v1alpha1 import parse_time
@@ -156,20 +155,6 @@ def _time(text: str | None) -> datetime:
 def _status(api: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
     body = client.CustomObjectsApi(api).get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
     return dict(body.get("status") or {})
-
-
-@pytest.fixture
-def pool(devcluster: DevCluster, api: client.ApiClient) -> Iterator[tuple[str, list[str]]]:
-    pool = f"fo-{uuid.uuid4().hex[:5]}"
-    names = devcluster.create_nodes(3, prefix=pool, labels={"pool": pool})
-    yield pool, names
-    core = client.CoreV1Api(api)
-    for name in names:
-        try:
-            core.delete_node(name)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
 
 
 def test_at_risk_node_is_drained_before_it_fails(

@@ -286,16 +286,11 @@ def _delete_without_finalizers(objects: client.CustomObjectsApi, namespace: str,
 
 
 @pytest.fixture
-def pool(devcluster: DevCluster, api: client.ApiClient) -> Iterator[tuple[str, list[str]]]:
+def pool(devcluster: DevCluster) -> Iterator[tuple[str, list[str]]]:
     label = f"st-{uuid.uuid4().hex[:5]}"
     names = devcluster.create_nodes(AT_RISK + SPARE, prefix=label, labels={"pool": label})
     yield label, names
-    for name in names:
-        try:
-            client.CoreV1Api(api).delete_node(name)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
+    devcluster.delete_nodes(names, missing_ok=True)
 
 
 def test_max_nodes_at_once_holds_while_the_operator_is_starved_slowed_and_killed(

@@ -196,16 +196,11 @@ def app(api: client.ApiClient, demo_namespace: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def big_pool(devcluster: DevCluster, api: client.ApiClient) -> Iterator[list[str]]:
+def big_pool(devcluster: DevCluster) -> Iterator[list[str]]:
     """Filled in by the test once it knows how many nodes make the pool exactly full; deleted after."""
     names: list[str] = []
     yield names
-    for name in names:
-        try:
-            client.CoreV1Api(api).delete_node(name)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
+    devcluster.delete_nodes(names, missing_ok=True)
 
 
 def test_no_placeholders_in_a_namespace_that_did_not_opt_in(

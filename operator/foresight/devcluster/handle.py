@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from kubernetes import client, config
+from kubernetes.client.rest import ApiException
 
 from foresight.devcluster import nodes
 from foresight.devcluster.cluster import ClusterInfo
@@ -92,10 +93,15 @@ class DevCluster:
                 )
         return names
 
-    def delete_nodes(self, names: Sequence[str]) -> None:
+    def delete_nodes(self, names: Sequence[str], missing_ok: bool = False) -> None:
+        """Delete nodes; with ``missing_ok`` a node that is already gone is not an error."""
         with self.api_client() as api:
             core = client.CoreV1Api(api)
             for name in names:
-                core.delete_node(name)
+                try:
+                    core.delete_node(name)
+                except ApiException as exc:
+                    if not (missing_ok and exc.status == 404):
+                        raise
 
     wait_for = staticmethod(wait_for)
