@@ -78,6 +78,11 @@ INVALID = [
         id="quantile-above-1",
     ),
     pytest.param(
+        _mutated("predictivescaler.yaml", ["spec", "scaling", "targetMissRate"], 0.5),
+        "spec.scaling.targetMissRate",
+        id="miss-rate-above-0.2",
+    ),
+    pytest.param(
         _mutated("predictivescaler.yaml", ["spec", "forecast", "horizon"], "half an hour"),
         "spec.forecast.horizon",
         id="horizon-not-a-duration",

@@ -250,6 +250,9 @@ def bench(
         bool, typer.Option(help="Foresight scales its peak by how past peaks compared with forecasts.")
     ] = False,
     jobs: Annotated[int, typer.Option(help="Processes (results do not depend on it).")] = 2,
+    ablation: Annotated[
+        bool, typer.Option(help="Also replay the variants of Foresight's default (simulation.ABLATION).")
+    ] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
     plot: Annotated[
         Path | None, typer.Option(help="Write a PNG: demand vs capacity, and the frontier.")
@@ -263,6 +266,7 @@ def bench(
         capacity_per_replica, peak_replicas, startup, policies, model, quantile, hpa_target, forecast_every,
         eval_days, sweep, sweep_days, calibrate, jobs, reconcile, scrape_interval, rate_window,
     )  # fmt: skip
+    config = dataclasses.replace(config, ablation=ablation)
     result = _run(trace, time_column, value_column, config, model_artifact, allow_seen)
     Console().print(_table(result))
     for table in _seed_tables(result):
@@ -330,6 +334,9 @@ def bench_report(
     allow_seen: Annotated[
         bool, typer.Option(help="Run a model that may have seen a scored window anyway, labelled in-sample.")
     ] = False,
+    ablation: Annotated[
+        bool, typer.Option(help="Also replay the variants of Foresight's default (simulation.ABLATION).")
+    ] = True,
 ) -> None:
     """Benchmark every shared load trace and write docs/benchmark.md with its figures."""
     from foresight.simulation import report as _report  # `report` is bench_report's --report path
@@ -341,6 +348,7 @@ def bench_report(
             eval_days=eval_days,
             sweep_days=sweep_days,
             calibrate=calibrate,
+            ablation=ablation,
         )
         for text in (t.strip() for t in startup.split(","))
         if text

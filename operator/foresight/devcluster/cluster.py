@@ -288,7 +288,10 @@ def _start_control_plane(
     table.start(
         "kwok",
         _kwok.kwok_argv(
-            tools.kwok, config.kwok_stages or tools.kwok_stages, kubeconfig, config.kwok_port,
+            tools.kwok,
+            config.kwok_stages or tools.kwok_stages,
+            kubeconfig,
+            config.kwok_port,
             config.node_lease_seconds,
         ),
     )

@@ -66,6 +66,12 @@ class PlanningPolicy:
     max_step_percent: int = 50
     load_unit: str = ""
     calibrate: bool = False
+    target_miss_rate: float | None = None
+    """Calibrate the peak to miss this share of lead windows (implies calibration; ``quantile`` stays the
+    forecast's level, the calibration's is ``1 - target_miss_rate``)."""
+    anchor: bool = False
+    """Size for at least the present reading (before calibration): a variant the benchmark's ablation
+    measures; no spec field sets it."""
 
     def __post_init__(self) -> None:
         if self.capacity_per_replica <= 0:
@@ -74,6 +80,24 @@ class PlanningPolicy:
             raise ValueError("need 1 <= min_replicas <= max_replicas")
         if not 0.0 < self.quantile < 1.0:
             raise ValueError("quantile must be in (0, 1)")
+        if self.target_miss_rate is not None and not 0.0 < self.target_miss_rate < 0.5:
+            raise ValueError("target_miss_rate must be in (0, 0.5)")
+
+    @property
+    def calibrates(self) -> bool:
+        """Whether the planner keeps score of its lead windows (a target miss rate implies it)."""
+        return self.calibrate or self.target_miss_rate is not None
+
+    @property
+    def calibration_level(self) -> float:
+        """The share of lead windows the calibrated floor should cover.
+
+        >>> PlanningPolicy(100, 10).calibration_level
+        0.9
+        >>> PlanningPolicy(100, 10, target_miss_rate=0.01).calibration_level
+        0.99
+        """
+        return self.quantile if self.target_miss_rate is None else 1.0 - self.target_miss_rate
 
     @classmethod
     def from_spec(
@@ -95,6 +119,7 @@ class PlanningPolicy:
             max_step_percent=scaling.scale_down.max_step_percent,
             load_unit=load_unit,
             calibrate=spec.forecast.calibrate,
+            target_miss_rate=scaling.target_miss_rate,
         )
 
 
@@ -290,8 +315,11 @@ def decide(
     start_offset = (window_start - origin).total_seconds()
     end_offset = (window_end - origin).total_seconds()
     peaks, times, values = peak_samples(paths, step_seconds, start_offset, end_offset)
-    p10, p50, p90, raw_peak_q = _quantiles(np.sort(peaks), (0.1, 0.5, 0.9, policy.quantile))
-    factor = 1.0 if calibration is None else calibration.factor(policy.quantile, raw_peak_q)
+    p10, p50, p90, forecast_peak_q = _quantiles(np.sort(peaks), (0.1, 0.5, 0.9, policy.quantile))
+    present = current.observed_load if policy.anchor else None
+    anchored = present is not None and present > forecast_peak_q
+    raw_peak_q = float(present) if anchored and present is not None else forecast_peak_q
+    factor = 1.0 if calibration is None else calibration.factor(policy.calibration_level, raw_peak_q)
     peak_q = raw_peak_q * factor
     # When does the risk-level path peak? The per-point quantile is what a user would plot.
     peak_time = origin + timedelta(
@@ -305,10 +333,17 @@ def decide(
         # Bounds win over stabilization: a lowered maxReplicas applies at once.
         floor, how = high, f"capped by maxReplicas {high}"
     unit = policy.load_unit
-    calibrated = f" × {factor:.2f} calibration" if factor != 1.0 else ""
+    calibrated = ""
+    if factor != 1.0:
+        level = "" if policy.target_miss_rate is None else f" for a {policy.target_miss_rate:g} miss rate"
+        calibrated = f" × {factor:.2f} calibration{level}"
+    sized = (
+        f"present load {_fmt_load(raw_peak_q, unit)} (above the p{policy.quantile * 100:g} forecast peak)"
+        if anchored
+        else f"p{policy.quantile * 100:g} peak {_fmt_load(raw_peak_q, unit)} at {peak_time:%H:%M}"
+    )
     reason = (
-        f"p{policy.quantile * 100:g} peak {_fmt_load(raw_peak_q, unit)}{calibrated} at {peak_time:%H:%M} "
-        f"÷ {_fmt_load(policy.capacity_per_replica, unit)}/replica → {needed} replicas"
+        f"{sized}{calibrated} ÷ {_fmt_load(policy.capacity_per_replica, unit)}/replica → {needed} replicas"
     )
     if desired != needed:
         reason += f", clipped to {desired} (bounds {low}..{high})"

@@ -99,7 +99,7 @@ def step(
     policy: PlanningPolicy, forecast: SampledForecast, present: Present, state: PlannerState, now: datetime
 ) -> tuple[ScalingDecision, PlannerState]:
     """Decide the floor for ``now`` and return it with the state the next step needs."""
-    calibration = _scored(state.calibration, forecast) if policy.calibrate else None
+    calibration = _scored(state.calibration, forecast) if policy.calibrates else None
     current = CurrentState(
         current_floor=present.current_floor,
         ready_replicas=present.ready_replicas,

@@ -46,7 +46,7 @@ __all__ = ["PeakCalibration"]
 class PeakCalibration:
     """Rolling record of realized / predicted lead-window peaks (immutable: methods return a new one)."""
 
-    keep: int = 1440  # scored windows kept: a day of one-minute decisions
+    keep: int = 2880  # scored windows kept: a day of decisions at the default 30 s reconcile
     min_windows: int = 60
     min_factor: float = 0.75
     max_factor: float = 3.0

@@ -6,6 +6,7 @@ deterministic: no cluster, no clock.
 """
 
 from foresight.simulation._bench import (
+    ABLATION,
     POLICIES,
     SLO_UNDER_PROVISIONED_PCT,
     BenchConfig,
@@ -43,6 +44,7 @@ from foresight.simulation._policies import (
 from foresight.simulation._trace import Trace, default_value_column, demand_on_grid, read_trace
 
 __all__ = [
+    "ABLATION",
     "POLICIES",
     "SLO_UNDER_PROVISIONED_PCT",
     "UNDER_TOLERANCE",

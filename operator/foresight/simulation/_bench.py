@@ -74,7 +74,7 @@ CRANE_REFIT_SECONDS = 12 * 3600  # gocrane/crane pkg/prediction/dsp: queryInterv
 # Beyond the configured sweep: knobs tried, in order, until a crossing is bracketed.
 MORE_TARGETS = (0.3, 0.25, 0.2, 0.15, 0.1)  # lower target utilization: more replicas
 FEWER_TARGETS = (1.1, 1.25, 1.5, 1.75, 2.0)
-MORE_QUANTILES = (0.98, 0.99, 0.995, 0.9965)
+MORE_QUANTILES = (0.98, 0.99, 0.995, 0.998)
 FEWER_QUANTILES = (0.5, 0.3, 0.2, 0.1)
 # Pretrained networks whose published pretraining corpora hold shared traces (``forecasting/zero_shot.py``):
 # LOTSA includes the Alibaba 2018 cluster trace and the Azure 2017 VM traces.
@@ -119,6 +119,7 @@ class BenchConfig:
     warmup_seconds: int | None = None
     eval_days: float | None = None
     sweep: bool = True
+    ablation: bool = False  # replay the variants of ABLATION too (bench-report does)
     hpa_targets: tuple[float, ...] = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
     quantiles: tuple[float, ...] = (0.8, 0.9, 0.95, 0.99)
     max_extra_points: int = 5
@@ -155,6 +156,7 @@ class BenchResult:
     exposure: ModelExposure | None = None
     seed_terms: dict[str, dict[str, dict[str, Any]]] = dataclasses.field(default_factory=dict)
     protocol: dict[str, Any] = dataclasses.field(default_factory=dict)
+    ablation: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         def clean(value: Any) -> Any:
@@ -190,6 +192,7 @@ class BenchResult:
                 "frontier": self.frontier,
                 "seed_terms": self.seed_terms,
                 "summary": self.summary,
+                "ablation": self.ablation,
             }
         )
 
@@ -456,12 +459,16 @@ def _policy(family: str, ctx: _Context, knob: float | None = None) -> Policy:
         return OraclePolicy()
     if family == "foresight":
         quantile = knob or config.quantile
-        return ForesightPolicy(
-            ctx.banks[family],
-            quantile=quantile,
-            safety_net=HpaConfig(target_utilization=config.safety_net_target),
-            calibrate=config.calibrate or quantile_sizing(quantile, config) == "calibration",
-        )
+        if config.calibrate or quantile_sizing(quantile, config) != "calibration":
+            return ForesightPolicy(
+                ctx.banks[family],
+                quantile=quantile,
+                safety_net=HpaConfig(target_utilization=config.safety_net_target),
+                calibrate=config.calibrate,
+            )
+        # Past what the paths resolve: the default quantile's peak, calibrated to miss 1 - quantile of the
+        # lead windows (the operator's spec.scaling.targetMissRate).
+        return _variant_policy(ctx, {"target_miss_rate": round(1.0 - quantile, 9)})
     lead = float(config.startup_seconds)
     window = (
         (lead, lead + ctx.cluster.control_interval_seconds)
@@ -471,6 +478,36 @@ def _policy(family: str, ctx: _Context, knob: float | None = None) -> Policy:
     margin = config.fft_margin if family == "fft" else 1.0
     hpa = HpaConfig(target_utilization=knob or config.hpa_target)
     return ForecastMetricPolicy(family, ctx.banks[family], window, hpa, margin)
+
+
+ABLATION: dict[str, dict[str, Any]] = {
+    "user's HPA": {"safety_net_target": None},
+    "miss rate 0.01": {"target_miss_rate": 0.01},
+    "miss rate 0.01, anchored": {"target_miss_rate": 0.01, "anchor": True},
+    "miss rate 0.01, user's HPA": {"target_miss_rate": 0.01, "safety_net_target": None},
+}
+"""Variants of Foresight's default, each replayed at its one setting (fixed before any was measured):
+
+* ``user's HPA``: the floor over an HPA at the user's own target (the HPA policy's, 70 %), not at 90 %, so
+  that the policy family contains plain HPA;
+* ``miss rate 0.01``: the lead-window peak calibrated to miss 1 % of windows (``scaling.targetMissRate``);
+* ``anchored``: the peak is at least the present reading (``planning.PlanningPolicy.anchor``) before it is
+  calibrated, so the calibration learns a headroom over the present where the forecast adds nothing.
+"""
+
+
+def _variant_policy(ctx: _Context, settings: dict[str, Any]) -> ForesightPolicy:
+    """Foresight at its defaults with ``settings`` changed (``safety_net_target: None``: the HPA's own)."""
+    config = ctx.config
+    net = settings.get("safety_net_target", config.safety_net_target)
+    return ForesightPolicy(
+        ctx.banks["foresight"],
+        quantile=config.quantile,
+        safety_net=HpaConfig(target_utilization=config.hpa_target if net is None else net),
+        calibrate=config.calibrate,
+        target_miss_rate=settings.get("target_miss_rate"),
+        anchor=settings.get("anchor", False),
+    )
 
 
 def _replay(ctx: _Context, policy: Policy, load: Workload) -> Run:
@@ -519,6 +556,14 @@ def _point(ctx: _Context, family: str, knob: float, load: Workload) -> tuple[dic
     if family == "foresight":
         point["sized_by"] = quantile_sizing(knob, ctx.config)
     return point, run
+
+
+def _variant_task(name: str) -> tuple[dict[str, float], Run]:
+    """One ablation variant (:data:`ABLATION`) replayed on the scored days."""
+    assert _CONTEXT is not None
+    ctx = _CONTEXT
+    run = _replay(ctx, _variant_policy(ctx, ABLATION[name]), ctx.workload)
+    return run_metrics(run, ctx.workload, ctx.capacity), run
 
 
 def _point_task(family: str, knob: float) -> tuple[dict[str, Any], Run]:
@@ -778,13 +823,17 @@ def run_benchmark(
 
     # Stages 1-2: Foresight's forecasts and replays here, the baselines' forecasts and sweeps beside them.
     tasks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
-    labels: list[tuple[str, float | None]] = []
+    labels: list[tuple[str, float | str | None]] = []
     if config.sweep and "foresight" in config.policies:
         # Calibrated points first: they are the slowest.
         quantiles = sorted(config.quantiles, key=lambda q: quantile_sizing(q, config) != "calibration")
         for q in quantiles:
             tasks.append((_point_task, ("foresight", q)))
             labels.append(("foresight", q))
+    if config.ablation and "foresight" in config.policies:
+        for name in ABLATION:
+            tasks.append((_variant_task, (name,)))
+            labels.append(("ablation", name))
     from_sweep = config.sweep and sweep_load is workload
     later: list[str] = []  # main runs that need the baselines' forecasts
     for family in config.policies:
@@ -807,12 +856,15 @@ def run_benchmark(
         metrics[family], runs[family] = values, run
     foresight_points: list[dict[str, Any]] = []
     foresight_runs: dict[float, Run] = {}
+    variants: dict[str, dict[str, Any]] = {}
     for (family, knob), (values, run) in zip(labels, results, strict=True):
-        if knob is None:
+        if family == "ablation":
+            variants[str(knob)] = values
+        elif knob is None:
             metrics[family], runs[family] = values, run
         else:
             foresight_points.append(values)
-            foresight_runs[knob] = run
+            foresight_runs[float(knob)] = run
     if "foresight" in config.policies and "foresight" not in runs:
         runs["foresight"] = foresight_runs[config.quantile]
         metrics["foresight"] = next(p for p in foresight_points if p["quantile"] == config.quantile)
@@ -852,12 +904,13 @@ def run_benchmark(
         report("seed-paper comparison", 0, 1)
         seed_terms = _seed_terms(ctx, frontier, metrics, default_hours, jobs)
     summary = _summary(config, metrics, frontier)
+    ablation = _ablation(variants, metrics, frontier)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     summary["model_unseen"] = None if exposure is None else exposure.unseen
     protocol = _protocol(ctx)
     return BenchResult(
         trace, config, capacity, workload, runs, metrics, frontier, summary, ctx.model_description, exposure,
-        seed_terms, protocol,
+        seed_terms, protocol, ablation,
     )  # fmt: skip
 
 
@@ -973,6 +1026,33 @@ def _protocol(ctx: _Context) -> dict[str, Any]:
         "quantile_sizing": {f"{q:g}": quantile_sizing(q, config) for q in config.quantiles},
         "jobs": config.jobs,
     }
+
+
+def _ablation(
+    variants: dict[str, dict[str, Any]],
+    metrics: dict[str, dict[str, float]],
+    frontier: dict[str, list[dict[str, Any]]],
+) -> dict[str, dict[str, Any]]:
+    """Each variant's cost and violation, and its under-provisioned time over HPA's at equal replica-hours."""
+    out: dict[str, dict[str, Any]] = {}
+    oracle = metrics.get("oracle", {}).get("replica_hours")
+    for name, values in variants.items():
+        row: dict[str, Any] = {
+            "settings": ABLATION[name],
+            "under_provisioned_pct": values["under_provisioned_pct"],
+            "replica_hours": values["replica_hours"],
+            "replica_hours_vs_oracle": values["replica_hours"] / oracle if oracle else math.nan,
+            "under_provisioned_ratio_vs_hpa": math.nan,
+            "hpa_interpolation_extrapolated": None,
+        }
+        if frontier.get("hpa"):
+            hpa_under, outside = frontier_at(frontier["hpa"], values["replica_hours"])
+            row["hpa_under_provisioned_pct_at_equal_replica_hours"] = hpa_under
+            row["hpa_interpolation_extrapolated"] = outside
+            if hpa_under > 0:
+                row["under_provisioned_ratio_vs_hpa"] = values["under_provisioned_pct"] / hpa_under
+        out[name] = row
+    return out
 
 
 def _summary(

@@ -355,6 +355,8 @@ class ForesightPolicy:
     stabilization_seconds: int = 300
     max_step_percent: int = 50
     calibrate: bool = False
+    target_miss_rate: float | None = None
+    anchor: bool = False
     name: str = "foresight"
 
     def controller(self, workload: Workload, cluster: ClusterConfig) -> _Planner:
@@ -368,5 +370,7 @@ class ForesightPolicy:
             stabilization_seconds=self.stabilization_seconds,
             max_step_percent=self.max_step_percent,
             calibrate=self.calibrate,
+            target_miss_rate=self.target_miss_rate,
+            anchor=self.anchor,
         )
         return _Planner(self, workload, policy, self.safety_net)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from foresight.planning import PeakCalibration
 from foresight.simulation._bench import BenchResult
 
 __all__ = ["TARGETS", "busiest_window", "markdown_section", "page", "protocol_text", "save_plot"]
@@ -279,11 +280,60 @@ def page(
     for run_config, run_results, _ in runs:
         body += f"\n## Summary against the targets: start-up {run_config.startup_seconds} s\n\n"
         body += _summary_table(run_results)
+    ablations = [(c, r) for c, r, _ in runs if any(d.get("ablation") for d in r)]
+    if ablations:
+        body += "\n" + _ablation_intro(results)
+        for run_config, run_results in ablations:
+            body += f"\n### Ablation: start-up {run_config.startup_seconds} s\n\n" + _ablation_table(
+                run_results
+            )
     if discussion:
         body += "\n" + discussion.strip() + "\n"
     for run_config, _, run_sections in runs:
         body += f"\n## Per trace: start-up {run_config.startup_seconds} s\n\n" + "\n".join(run_sections)
     return body
+
+
+def _ablation_intro(results: list[dict[str, Any]]) -> str:
+    names = [name for data in results for name in data.get("ablation", {})]
+    settings = {
+        name: data["ablation"][name]["settings"] for data in results for name in data.get("ablation", {})
+    }
+    listed = "; ".join(f"**{name}** `{settings[name]}`" for name in dict.fromkeys(names))
+    return (
+        "## Ablation\n\n"
+        "Foresight's default (quantile 0.9 of the sample paths, uncalibrated, over an HPA at 90 %) against "
+        "variants that each change one or two things, replayed on the same scored days at one setting fixed "
+        f"before any was measured: {listed} (`safety_net_target: None` is the HPA policy's own target). Each "
+        "cell: under-provisioned time % · replica-hours vs the oracle · under-provisioned time over HPA's at "
+        "equal replica-hours (lower is better; – where HPA at that cost never under-provisions, * where "
+        "HPA's frontier is extrapolated).\n"
+    )
+
+
+def _ablation_table(results: list[dict[str, Any]]) -> str:
+    names = list(dict.fromkeys(name for data in results for name in data.get("ablation", {})))
+    header = "| trace | default | " + " | ".join(names) + " |\n|---|" + "---:|" * (len(names) + 1) + "\n"
+
+    def cell(row: dict[str, Any]) -> str:
+        ratio = row.get("under_provisioned_ratio_vs_hpa")
+        star = "*" if row.get("hpa_interpolation_extrapolated") else ""
+        shown = "–" if ratio is None or ratio != ratio else f"{ratio:.2f}{star}"
+        return f"{row['under_provisioned_pct']:.3f} · {row['replica_hours_vs_oracle']:.2f} · {shown}"
+
+    rows = []
+    for data in results:
+        s = data["summary"]
+        default = {
+            "under_provisioned_pct": s.get("foresight_under_provisioned_pct", math.nan),
+            "replica_hours_vs_oracle": s.get("replica_hours_vs_oracle", math.nan),
+            "under_provisioned_ratio_vs_hpa": s.get("under_provisioned_ratio_vs_hpa"),
+            "hpa_interpolation_extrapolated": s.get("hpa_interpolation_extrapolated"),
+        }
+        variants = data.get("ablation", {})
+        cells = [cell(default), *(cell(variants[n]) if n in variants else "" for n in names)]
+        rows.append(f"| {data['trace']} | " + " | ".join(cells) + " |")
+    return header + "\n".join(rows) + "\n"
 
 
 def _summary_table(results: list[dict[str, Any]]) -> str:
@@ -314,6 +364,9 @@ def _summary_table(results: list[dict[str, Any]]) -> str:
         + "\n\n✗ = target missed; – = undefined (e.g. HPA never under-provisions at that cost); flags: "
         "comparisons that are not interpolations (see the trace's section).\n"
     )
+
+
+_KEEP = PeakCalibration().keep
 
 
 def protocol_text(config: Any, elapsed_seconds: float, jobs: int, startups: str | None = None) -> str:
@@ -392,9 +445,11 @@ start-ups: a new node, an image pull, a warm-up).
 * **Frontier.** Each policy's knob is swept on {sweep}: target utilization
   {", ".join(f"{t:g}" for t in config.hpa_targets)} for {policies}; quantile {sized} for `foresight`. A
   quantile is sized from the sample paths only when {config.tail_samples} of them lie beyond it. Past that,
-  the top order statistics of {config.n_samples} heavy-tailed draws would stand in for the tail, so the
-  planner's conformal calibration sizes it (its record of 1,440 observed ÷ predicted peaks resolves it); a
-  quantile neither resolves is reported but left out of the frontier. Each
+  the top order statistics of {config.n_samples} heavy-tailed draws would stand in for the tail, so a
+  quantile *q* becomes a target miss rate 1 − *q* (`spec.scaling.targetMissRate`): the default quantile's
+  peak times the planner's split-conformal factor that would have missed that share of its last
+  {_KEEP:,} scored lead windows (a day of decisions; it resolves *q* when {config.tail_samples} of them lie
+  beyond it); a quantile neither resolves is reported but left out of the frontier. Each
   sweep is extended (lower and higher knobs) until its crossing of 0.1 % under-provisioned time and
   Foresight's default replica-hours are bracketed by swept points; what still is not is flagged.
   Comparisons "at equal replica-hours" interpolate a frontier (dominated points dropped) log-linearly in

@@ -141,5 +141,21 @@ def test_from_spec() -> None:
         30,
     )
     assert policy.stabilization_seconds == 600
+    assert (policy.target_miss_rate, policy.calibrates) == (None, False)
     decision = planning.decide(spec, flat(1000), 60, planning.CurrentState(current_floor=2), NOW)
     assert decision.floor == 9
+
+
+def test_target_miss_rate_from_spec_and_its_bounds() -> None:
+    body = {
+        "scaleTargetRef": {"kind": "Deployment", "name": "web"},
+        "metric": {"prometheus": {"query": "sum(rate(x[1m]))"}, "capacityPerReplica": 120},
+        "scaling": {"maxReplicas": 30, "targetMissRate": 0.01},
+    }
+    policy = planning.PlanningPolicy.from_spec(v1alpha1.PredictiveScalerSpec.model_validate(body))
+    assert (policy.target_miss_rate, policy.calibrates, policy.calibration_level) == (0.01, True, 0.99)
+    assert policy.quantile == 0.9 and not policy.anchor  # the forecast's level is unchanged
+    for bad in (0, 0.5, -0.01):
+        body["scaling"]["targetMissRate"] = bad  # type: ignore[index]
+        with pytest.raises(ValueError, match="targetMissRate"):
+            v1alpha1.PredictiveScalerSpec.model_validate(body)

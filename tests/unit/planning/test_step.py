@@ -80,3 +80,42 @@ def test_observed_load_is_the_newest_finite_reading() -> None:
     assert _forecast(paths, history=[3.0, 4.0, np.nan]).observed_load == 4.0
     assert _forecast(paths, history=[np.nan]).observed_load is None
     assert _forecast(paths, history=[]).observed_load is None
+
+
+def test_a_target_miss_rate_calibrates_at_its_own_level_not_the_forecasts() -> None:
+    # Past windows: the realized peak was 1.0x, ..., 1.99x the prediction (100 ratios, evenly spread).
+    ratios = tuple(1.0 + k / 100 for k in range(100))
+    record = planning.PeakCalibration(min_windows=10, ratios=ratios, predicted=(1000.0,) * 100)
+    state = planning.PlannerState(calibration=record)
+    paths = np.full((20, 10), 1000.0)
+    loose = dataclasses.replace(POLICY, target_miss_rate=0.2)
+    tight = dataclasses.replace(POLICY, target_miss_rate=0.02)
+    assert loose.calibrates and not POLICY.calibrates
+    decided = {
+        rate: planning.step(policy, _forecast(paths), planning.Present(1), state, NOW)[0]
+        for rate, policy in ((0.2, loose), (0.02, tight))
+    }
+    # r_(ceil(101 q)): the 81st and the 99th smallest ratio; the forecast quantile (0.9) is not the level.
+    assert decided[0.2].calibration_factor == pytest.approx(1.80)
+    assert decided[0.02].calibration_factor == pytest.approx(1.98)
+    assert (decided[0.2].floor, decided[0.02].floor) == (18, 20)
+    assert "for a 0.02 miss rate" in decided[0.02].reason
+    # Unscored, it keeps score like forecast.calibrate does.
+    _, kept = planning.step(tight, _forecast(paths), planning.Present(1), planning.PlannerState(), NOW)
+    assert len(kept.calibration.pending) == 1
+    with pytest.raises(ValueError, match="target_miss_rate"):
+        dataclasses.replace(POLICY, target_miss_rate=0.5)
+
+
+def test_an_anchored_peak_is_never_below_the_present_reading() -> None:
+    paths = np.full((20, 10), 300.0)  # the forecast says the load falls to 300
+    anchored = dataclasses.replace(POLICY, anchor=True)
+    present = _forecast(paths, history=[900.0] * 10)
+    plain, _ = planning.step(POLICY, present, planning.Present(1), planning.PlannerState(), NOW)
+    held, _ = planning.step(anchored, present, planning.Present(1), planning.PlannerState(), NOW)
+    assert (plain.floor, held.floor) == (3, 9)
+    assert held.reason.startswith("present load 900 (above the p90 forecast peak)")
+    # Where the forecast is higher than the present, it decides as before.
+    rising, _ = planning.step(anchored, _forecast(np.full((20, 10), 1200.0), history=[900.0] * 10),
+                              planning.Present(1), planning.PlannerState(), NOW)  # fmt: skip
+    assert rising.floor == 12 and rising.reason.startswith("p90 peak")

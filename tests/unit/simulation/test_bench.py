@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -160,7 +161,7 @@ def test_direction_of_the_extension() -> None:
     assert _bench._direction(pts(3.0, 0.05), 35.0) is True  # Foresight's cost is beyond the frontier
     assert _bench._next_knob("hpa", [0.4, 0.7], True, BenchConfig()) == 0.3
     assert _bench._next_knob("foresight", [0.7, 0.99], False, BenchConfig()) == 0.5
-    assert _bench._next_knob("foresight", [0.9, 0.9965], True, BenchConfig()) is None  # nothing resolvable
+    assert _bench._next_knob("foresight", [0.9, 0.998], True, BenchConfig()) is None  # nothing resolvable
 
 
 def test_frontier_is_log_linear_between_points() -> None:
@@ -184,8 +185,14 @@ def test_extreme_quantiles_are_not_read_off_a_few_paths() -> None:
         _trace(), config, ClusterConfig(capacity_per_replica=1), None, None, 1.0, 0,  # type: ignore[arg-type]
         banks={"foresight": None},  # type: ignore[dict-item]
     )  # fmt: skip
+    # ... as a target miss rate on the default quantile's peak (spec.scaling.targetMissRate).
+    extreme = _bench._policy("foresight", ctx, 0.99)
+    assert (extreme.quantile, extreme.target_miss_rate) == (0.9, pytest.approx(0.01))  # type: ignore[attr-defined]
+    plain = _bench._policy("foresight", ctx, 0.9)
+    assert (plain.quantile, plain.target_miss_rate, plain.calibrate) == (0.9, None, False)  # type: ignore[attr-defined]
+    # With --calibrate every quantile is calibrated at its own level, as before.
+    ctx.config = BenchConfig(calibrate=True)
     assert _bench._policy("foresight", ctx, 0.99).calibrate is True  # type: ignore[attr-defined]
-    assert _bench._policy("foresight", ctx, 0.9).calibrate is False  # type: ignore[attr-defined]
     points = [
         {"quantile": 0.9, "replica_hours": 10.0, "under_provisioned_pct": 1.0, "sized_by": "samples"},
         {"quantile": 0.999, "replica_hours": 11.0, "under_provisioned_pct": 0.0, "sized_by": "unresolved"},
@@ -286,3 +293,39 @@ def test_the_page_reports_every_start_up_time(result: Any) -> None:
     assert f"## Per trace: {first}" in page and "## Per trace: start-up 600 s\n\nslow detail" in page
     assert "| synthetic-slow |" in page.split("start-up 600 s", 1)[1]
     assert f"a pod start-up time of {result.config.startup_seconds} s, 600 s" in page
+
+
+def test_the_ablation_replays_each_variant_and_lands_on_the_page() -> None:
+    from foresight.simulation import report
+
+    config = BenchConfig(
+        eval_days=0.5, n_samples=40, quantiles=(0.9,), hpa_targets=(0.5, 0.7, 0.9), ablation=True,
+        max_extra_points=0,
+    )  # fmt: skip
+    out = run_benchmark(_trace(), config, forecaster=_Counting())
+    data = out.to_json()
+    assert set(data["ablation"]) == set(_bench.ABLATION)
+    for name, row in data["ablation"].items():
+        assert row["settings"] == _bench.ABLATION[name]
+        assert row["replica_hours"] > 0 and row["under_provisioned_pct"] >= 0
+        assert row["replica_hours_vs_oracle"] == pytest.approx(
+            row["replica_hours"] / data["policies"]["oracle"]["replica_hours"]
+        )
+    # Each variant is really the setting it names: the user's HPA (70 %) under the floor costs more than
+    # the default's 90 %, and its replay is that policy's own.
+    default = data["policies"]["foresight"]
+    assert data["ablation"]["user's HPA"]["replica_hours"] > default["replica_hours"]
+    policy = _bench._variant_policy(_ctx_for(config), _bench.ABLATION["miss rate 0.01, user's HPA"])
+    assert (policy.target_miss_rate, policy.safety_net.target_utilization) == (0.01, config.hpa_target)
+    page = report.page([data], [""], config, 1.0, 1)
+    assert "### Ablation: start-up 180 s" in page
+    assert page.count("| synthetic |") == 2  # the summary row and the ablation row
+    without = run_benchmark(_trace(), dataclasses.replace(config, ablation=False), forecaster=_Counting())
+    assert without.to_json()["ablation"] == {}
+
+
+def _ctx_for(config: BenchConfig) -> Any:
+    return _bench._Context(
+        _trace(), config, ClusterConfig(capacity_per_replica=1), None, None, 1.0, 0,  # type: ignore[arg-type]
+        banks={"foresight": None},  # type: ignore[dict-item]
+    )  # fmt: skip

@@ -147,6 +147,16 @@ class ScalingSpec(Model):
     min_replicas: int = Field(default=1, ge=1, le=10000)
     max_replicas: int = Field(ge=1, le=10000)
     mode: Mode = "active"
+    target_miss_rate: float | None = Field(
+        default=None,
+        ge=0.0001,
+        le=0.2,
+        description=(
+            "Share of lead windows whose peak load may exceed the floor's capacity (e.g. 0.01). Set, the "
+            "planner keeps score of its own lead windows (the last 2,880) and scales the forecast peak at "
+            "forecast.quantile by the split-conformal factor that would have missed this share of them."
+        ),
+    )
     scale_down: ScaleDownSpec = Field(default_factory=ScaleDownSpec)
     headroom: HeadroomSpec = Field(default_factory=HeadroomSpec)
 
