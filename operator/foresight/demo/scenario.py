@@ -13,8 +13,8 @@ readiness), the HPA syncs every 15 s, Prometheus scrapes every second and the lo
 one-minute rate.
 
 **The policy.** The PredictiveScaler carries only what describes the workload (its metric, the load
-one replica serves, how long a pod takes to start, the most replicas it may have); every Foresight
-setting is the API's default.
+one replica serves, how long a pod takes to start, the most replicas it may have, and that its day lasts
+24 minutes on the demo's clock); every Foresight setting is the API's default.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ END_AT = datetime(1995, 8, 10, 15, 0, tzinfo=UTC)
 """Trace time at which the narration stops watching the load (the afternoon plateau)."""
 ACCELERATION = 60
 """Trace seconds per wall-clock second, history included (an integer: one trace minute per second)."""
+SEASON = f"{24 * 60 // ACCELERATION}m"
+"""The log's day on the demo's clock (``forecast.season``): 24 minutes at 60 times its speed."""
 NAMESPACE = "demo"  # the backfilled trace's `namespace` label: the scaler must live there (tenancy)
 APP = "web"
 METRIC = "foresight_demo_requests_per_minute"
@@ -131,16 +133,22 @@ def load_examples(examples: Path) -> dict[str, dict[str, Any]]:
 def scaler_spec(example: dict[str, Any]) -> dict[str, Any]:
     """The PredictiveScaler's spec: the workload's facts, and no Foresight setting (all defaults).
 
+    The facts: its metric and the load one replica serves, how long a pod takes to start, the most
+    replicas it may have, and how long its day lasts on the metric's clock (:data:`SEASON`).
+
     >>> spec = scaler_spec({"scaleTargetRef": {"kind": "Deployment", "name": "web"},
     ...                     "hpaRef": {"name": "web"}, "forecast": {"model": "auto", "history": "3d"},
     ...                     "scaling": {"minReplicas": 2}})
     >>> sorted(spec), sorted(spec["scaling"])
-    (['hpaRef', 'metric', 'scaleTargetRef', 'scaling'], ['maxReplicas', 'startupSeconds'])
+    (['forecast', 'hpaRef', 'metric', 'scaleTargetRef', 'scaling'], ['maxReplicas', 'startupSeconds'])
+    >>> spec["forecast"]
+    {'season': '24m'}
     """
     return {
         "scaleTargetRef": copy.deepcopy(example["scaleTargetRef"]),
         "hpaRef": copy.deepcopy(example["hpaRef"]),
         "metric": {"prometheus": {"query": QUERY}, "capacityPerReplica": CAPACITY_PER_REPLICA},
+        "forecast": {"season": SEASON},
         "scaling": {"startupSeconds": STARTUP_SECONDS, "maxReplicas": MAX_REPLICAS},
     }
 

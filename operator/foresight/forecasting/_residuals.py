@@ -16,13 +16,17 @@ WEEK_SECONDS = 7 * DAY_SECONDS
 MAX_RESIDUALS = 2_000
 
 
-def season_steps(step_seconds: int, length: int, min_cycles: int = 2) -> int:
+def season_steps(step_seconds: int, length: int, min_cycles: int = 2, day_seconds: int = DAY_SECONDS) -> int:
     """Weekly season if ``min_cycles`` weeks fit, else daily if days fit, else 1 (none).
+
+    ``day_seconds``: the daily cycle on the series' clock (``Series.season_seconds``).
 
     >>> season_steps(300, 288 * 14), season_steps(300, 288 * 3), season_steps(300, 100)
     (2016, 288, 1)
+    >>> season_steps(60, 24 * 3, day_seconds=1440)  # a day replayed in 24 minutes
+    24
     """
-    for period in (WEEK_SECONDS, DAY_SECONDS):
+    for period in (7 * day_seconds, day_seconds):
         m = max(1, round(period / step_seconds))
         if length >= min_cycles * m:
             return m

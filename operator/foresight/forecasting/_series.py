@@ -45,6 +45,8 @@ class Series:
     step_seconds: int
     item_id: str = ""
     nonnegative: bool = True
+    season_seconds: int = 86_400
+    """The workload's daily cycle on this series' clock: a day, unless the load is a replay sped up."""
 
     def __post_init__(self) -> None:
         values = np.asarray(self.values, dtype=float).reshape(-1)
@@ -56,6 +58,9 @@ class Series:
         if int(self.step_seconds) <= 0:
             raise ValueError(f"step_seconds must be positive, got {self.step_seconds}")
         object.__setattr__(self, "step_seconds", int(self.step_seconds))
+        if int(self.season_seconds) <= 0:
+            raise ValueError(f"season_seconds must be positive, got {self.season_seconds}")
+        object.__setattr__(self, "season_seconds", int(self.season_seconds))
 
     def __len__(self) -> int:
         return int(self.values.shape[0])

@@ -98,15 +98,14 @@ class Analog(BaseForecaster):
         self.last_weights = []
         for i, s in enumerate(series):
             rng = np.random.default_rng([seed, i])
-            filled = _filled(s, self._keep_steps(s.step_seconds, horizon_steps))
+            step = _day_clock_step(s)
+            filled = _filled(s, self._keep_steps(step, horizon_steps))
             # Smoothing is causal: the level of any earlier origin is a prefix of this one.
             levels = {alpha: _smooth(filled, alpha) for alpha in {a for a, _ in self.settings}}
             weights = self._cached_weights(s, filled, levels, horizon_steps, rng)
             self.last_weights.append(weights)
             counts = allot(weights, n_samples)
-            pools = {
-                a: self._pools(filled, levels[a], len(filled), s.step_seconds, horizon_steps) for a in levels
-            }
+            pools = {a: self._pools(filled, levels[a], len(filled), step, horizon_steps) for a in levels}
             # One draw per smoothing level: the settings that share it differ only in how many
             # of their analogs come from the same time of day.
             drawn, seasonal = dict.fromkeys(levels, 0), dict.fromkeys(levels, 0)
@@ -122,7 +121,7 @@ class Analog(BaseForecaster):
             )
         return out
 
-    def _keep_steps(self, step_seconds: int, horizon_steps: int) -> int:
+    def _keep_steps(self, step_seconds: float, horizon_steps: int) -> int:
         days = max(self.lookback_seconds, self.season_days * DAY_SECONDS)
         tail = (self.tail_origins + 1) * horizon_steps
         return int(days // step_seconds) + tail + horizon_steps
@@ -142,7 +141,7 @@ class Analog(BaseForecaster):
         """
         weights = self._cache.get(s, horizon_steps)
         if weights is None:
-            weights = self._weights(filled, levels, s.step_seconds, horizon_steps, rng)
+            weights = self._weights(filled, levels, _day_clock_step(s), horizon_steps, rng)
             self._cache.put(s, horizon_steps, weights)
         return weights
 
@@ -150,7 +149,7 @@ class Analog(BaseForecaster):
         self,
         filled: np.ndarray,
         levels: dict[float, np.ndarray],
-        step_seconds: int,
+        step_seconds: float,
         horizon_steps: int,
         rng: np.random.Generator,
     ) -> np.ndarray:
@@ -187,13 +186,13 @@ class Analog(BaseForecaster):
         return gap_softmax(scores, self.temperature)
 
     def _pools(
-        self, filled: np.ndarray, smoothed: np.ndarray, origin: int, step_seconds: int, horizon_steps: int
+        self, filled: np.ndarray, smoothed: np.ndarray, origin: int, step_seconds: float, horizon_steps: int
     ) -> _Pools:
         """Where analogs of the moment ``origin`` may start: recent moments and the same time of day."""
         last_start = origin - horizon_steps  # analogs whose whole future is before the origin
         if last_start < 1:
             return _Pools(origin, np.empty(0, dtype=int), None, np.empty(0, dtype=int))
-        recent = max(1, min(last_start, self.lookback_seconds // step_seconds))
+        recent = max(1, min(last_start, int(self.lookback_seconds // step_seconds)))
         pool = np.arange(last_start - recent, last_start)
         p = (
             _similarity(filled[:origin], smoothed[:origin], pool, self.similarity)
@@ -202,6 +201,20 @@ class Analog(BaseForecaster):
         )
         seasonal = _same_phase(origin, last_start, step_seconds, self.phase_seconds, self.season_days)
         return _Pools(origin, pool, p, seasonal)
+
+
+def _day_clock_step(s: Series) -> float:
+    """Seconds of the workload's day per step: the step itself, unless the series' day is not 24 hours.
+
+    Every time-of-day rule of the model (lookback, same-phase analogs, their width) is written in a
+    day's seconds; a replay whose day lasts 24 minutes is read as if each of its steps were 60 times
+    as long.
+
+    >>> import pandas as pd
+    >>> _day_clock_step(Series(np.zeros(3), pd.Timestamp("2024-01-01"), 60, season_seconds=1440))
+    3600.0
+    """
+    return s.step_seconds * DAY_SECONDS / s.season_seconds
 
 
 @dataclass(frozen=True)
@@ -274,14 +287,16 @@ def _smooth(values: np.ndarray, alpha: float) -> np.ndarray:
     return np.asarray(smoothed)
 
 
-def _same_phase(length: int, last_start: int, step_seconds: int, phase_seconds: int, days: int) -> np.ndarray:
+def _same_phase(
+    length: int, last_start: int, step_seconds: float, phase_seconds: int, days: int
+) -> np.ndarray:
     """Start indices at the time of day of ``length`` on each of the previous ``days`` days.
 
     >>> _same_phase(length=3 * 24, last_start=70, step_seconds=3600, phase_seconds=3600, days=7).tolist()
     [47, 48, 49, 23, 24, 25, 0, 1]
     """
-    day = DAY_SECONDS // step_seconds
-    width = phase_seconds // step_seconds
+    day = int(DAY_SECONDS // step_seconds)
+    width = int(phase_seconds // step_seconds)
     if day < 2:
         return np.empty(0, dtype=int)
     found = [

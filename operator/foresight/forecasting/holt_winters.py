@@ -68,7 +68,7 @@ class HoltWinters(BaseForecaster):
         out = np.empty((len(series), n_samples, horizon_steps))
         seasons = []
         for s in series:
-            m = _residuals.season_steps(s.step_seconds, len(s), min_cycles=2)
+            m = _residuals.season_steps(s.step_seconds, len(s), min_cycles=2, day_seconds=s.season_seconds)
             # Weekly seasons would need weeks of history and a huge state: daily at most.
             m = min(m, max(1, round(_residuals.DAY_SECONDS / s.step_seconds)))
             if len(s) < 2 * m or 2 * m > self.max_fit_steps:

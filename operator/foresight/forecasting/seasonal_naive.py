@@ -45,7 +45,9 @@ class SeasonalNaive(BaseForecaster):
         out = np.empty((len(series), n_samples, horizon_steps))
         for i, s in enumerate(series):
             filled, observed = interpolate_gaps(s.clean())
-            m = self.season_steps or _residuals.season_steps(s.step_seconds, len(filled))
+            m = self.season_steps or _residuals.season_steps(
+                s.step_seconds, len(filled), day_seconds=s.season_seconds
+            )
             m = min(m, len(filled) - 1) if len(filled) > 1 else 1
             idx = len(filled) - m + (np.arange(horizon_steps) % m)
             point = filled[idx]

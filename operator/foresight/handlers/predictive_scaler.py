@@ -239,7 +239,10 @@ async def _history(runtime: Runtime, seen: _Observed, now: datetime) -> forecast
     first = sampled.start + timedelta(seconds=int(finite[0]) * sampled.step_seconds)
     # Leading gaps carry no information.
     values = sampled.values[finite[0] :]
-    return forecasting.Series(values=values, start=first, step_seconds=sampled.step_seconds, item_id=seen.key)
+    season = int(parse_duration(seen.spec.forecast.season).total_seconds())
+    return forecasting.Series(
+        values=values, start=first, step_seconds=sampled.step_seconds, item_id=seen.key, season_seconds=season
+    )
 
 
 # --- decide ------------------------------------------------------------------------------------

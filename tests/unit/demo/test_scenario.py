@@ -53,12 +53,14 @@ def test_the_scaler_sets_no_foresight_knob() -> None:
     scaler = next(b for b in bodies if b["kind"] == "PredictiveScaler")
     spec = PredictiveScalerSpec.model_validate(scaler["spec"])
     defaults = PredictiveScalerSpec.model_validate(
-        {**scaler["spec"], "scaling": {"maxReplicas": scenario.MAX_REPLICAS}}
+        {**scaler["spec"], "forecast": {}, "scaling": {"maxReplicas": scenario.MAX_REPLICAS}}
     )
-    assert "forecast" not in scaler["spec"] and spec.forecast == defaults.forecast
+    # The forecast's one field is a fact of the replay: its day lasts 24 minutes (1d / 60).
+    assert scaler["spec"]["forecast"] == {"season": "24m"} and scenario.ACCELERATION == 60
+    assert spec.forecast.model_copy(update={"season": "1d"}) == defaults.forecast
     assert spec.scaling.scale_down == defaults.scaling.scale_down
     assert spec.scaling.min_replicas == defaults.scaling.min_replicas
-    # Only the workload's facts: its metric, capacity, start-up time and size.
+    # Only the workload's facts: its metric, capacity, start-up time, size and day.
     assert spec.scaling.startup_seconds == scenario.STARTUP_SECONDS
     assert spec.metric.capacity_per_replica == scenario.CAPACITY_PER_REPLICA
     assert spec.metric.prometheus.query == scenario.QUERY

@@ -115,3 +115,30 @@ def test_short_histories_give_finite_paths(length: int) -> None:
 def test_config_round_trip() -> None:
     model = Analog(similarity=0.0, settings=[[1.0, 0.0], [0.3, 0.5]])
     assert Analog(**model.config()).config() == model.config()
+
+
+def test_a_sped_up_day_is_a_day_when_the_series_says_how_long_it_lasts() -> None:
+    # The daily step up at 08:00, replayed 60 times faster: a "day" is 24 one-minute steps.
+    steps = np.arange(40 * 24)
+    daily = np.where((steps % 24) >= 8, 200.0, 50.0)
+    noise = np.random.default_rng(4).normal(0, 2, steps.size)
+    origin = 39 * 24 + 6  # 06:00 of the 40th replayed day: the step up is 2 steps ahead
+    values = (daily + noise)[:origin]
+
+    def rises(season_seconds: int) -> float:
+        history = Series(values, START, 60, item_id=f"s{season_seconds}", season_seconds=season_seconds)
+        paths = Analog().sample([history], 4, 400, seed=1)
+        return float(np.mean(paths[0, :, 2:].max(axis=1) > 150))
+
+    # Read with a real day, the same-time analogs sit 1,440 steps back, before the history starts.
+    assert rises(24 * 60) > 0.4 and rises(24 * 60) > 2 * rises(86_400)
+
+
+def test_season_steps_follow_the_series_day() -> None:
+    from foresight import forecasting
+
+    history = Series(np.tile(np.r_[np.full(8, 50.0), np.full(16, 200.0)], 6), START, 60, season_seconds=1440)
+    paths = forecasting.get("seasonal-naive").sample([history], 24, 50, seed=0)
+    assert np.median(paths[0], axis=0)[:8].max() < 100 < np.median(paths[0], axis=0)[8:].min()
+    with pytest.raises(ValueError, match="season_seconds"):
+        Series(np.zeros(3), START, 60, season_seconds=0)

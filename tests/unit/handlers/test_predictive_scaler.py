@@ -451,3 +451,27 @@ async def test_headroom_placeholders_cover_the_horizon_peak_beyond_the_floor(
     assert len(pods.pods) == wanted and set(sorted(existing)[:wanted]) <= set(pods.pods)
     assert all(p["metadata"]["name"] not in existing for p in pods.created)
     assert all(p["metadata"]["ownerReferences"][0]["uid"] == "u-1" for p in pods.created)
+
+
+@pytest.mark.parametrize(("season", "seconds"), [(None, 86_400), ("24m", 1_440)])
+async def test_the_forecaster_gets_the_workloads_day(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch, season: str | None, seconds: int
+) -> None:
+    api.add_hpa("web", 2, 30)
+    runtime = _runtime(monkeypatch, FakePrometheus(_steady(1000.0)))
+    seen: list[forecasting.Series] = []
+    model = forecasting.get("seasonal-naive")
+    original = model.forecast
+
+    def recording(series: list[forecasting.Series], *args: Any, **kwargs: Any) -> Any:
+        seen.extend(series)
+        return original(series, *args, **kwargs)
+
+    monkeypatch.setattr(model, "forecast", recording)
+    monkeypatch.setattr(runtime.batcher, "model", lambda name: model)
+    body = _body()
+    if season is not None:
+        body["spec"]["forecast"]["season"] = season
+    status = await _reconcile(runtime, body)
+    assert _condition(status, "Ready").reason == "Applied"
+    assert [s.season_seconds for s in seen] == [seconds]

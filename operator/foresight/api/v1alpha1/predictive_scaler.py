@@ -94,6 +94,13 @@ class ForecastSpec(Model):
     horizon: Duration = Field(default="30m", description="How far ahead to forecast.")
     history: Duration = Field(default="7d", description="How much history to query.")
     step: Duration = Field(default="1m", description="Resolution of the history and of the forecast.")
+    season: Duration = Field(
+        default="1d",
+        description=(
+            "Length of the workload's daily cycle on the metric's clock (its week is seven of them): 1d, "
+            "unless the load is a replay sped up N times (then 1d / N)."
+        ),
+    )
     quantile: float = Field(
         default=0.9, ge=0.5, le=0.999, description="Risk level: size for this quantile of the forecast peak."
     )
@@ -111,6 +118,8 @@ class ForecastSpec(Model):
         step, horizon, history = (parse_duration(d) for d in (self.step, self.horizon, self.history))
         if step < timedelta(seconds=1):
             raise ValueError("forecast.step must be at least 1s")
+        if parse_duration(self.season) < 2 * step:
+            raise ValueError("forecast.season must cover at least two forecast.step")
         if horizon < step:
             raise ValueError("forecast.horizon must be at least one forecast.step")
         if history < 2 * step:
