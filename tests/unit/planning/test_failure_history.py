@@ -181,3 +181,15 @@ def test_the_stored_history_drives_the_recurrence_hazard() -> None:
     assert without.failure_probability == 0.0
     assert with_history.failure_probability > 0.05
     assert any("last recovered 10m ago" in r for r in with_history.reasons)
+
+
+def test_a_node_still_down_is_not_said_to_have_recovered() -> None:
+    prior = FailurePrior((0.0, 1.0), (0.4, 0.0), 0.0, {"any_nonzero": 0.0, "all_zero": 0.0})
+    spec = v1alpha1.FailoverPolicySpec.model_validate({})
+    stored = fo.decode_failure_history('[{"down": "2025-01-01T11:45:00Z"}]')  # no "up": still down
+    down = node("False", at(15))
+    observed = fo.NodeObservation(name="n1", conditions=down.conditions)
+    risk = fo.assess_node(spec, observed, {}, stored, NOW, prior=prior)
+    recurrence = [r for r in risk.reasons if "LANL prior" in r]
+    assert recurrence and "last recovered" not in recurrence[0]
+    assert "down now for 15m" in recurrence[0] and "once back" in recurrence[0]

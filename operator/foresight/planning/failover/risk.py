@@ -274,6 +274,12 @@ def _recurrence_component(
     hours = (now - max(recoveries)).total_seconds() / 3600
     p = prior.probability_after_failure(hours, horizon_hours)
     flap_text = f"{len(flaps)} Ready flap(s) in {_hours(FLAP_WINDOW)}, " if flaps else ""
+    down = [started for started, recovered in history.failures if recovered is None and started <= now]
+    if down or not node.ready:
+        # Not recovered yet: the prior's clock starts when it is back, at the hazard right after a failure.
+        since = f" for {_ago((now - max(down)).total_seconds() / 3600)}" if down else ""
+        what = f"{flap_text}down now{since}: p(fail again within {label} once back) = {p:.4f} (LANL prior)"
+        return RiskComponent("recurrence", p, what)
     return RiskComponent(
         "recurrence",
         p,
