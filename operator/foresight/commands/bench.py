@@ -253,6 +253,10 @@ def bench(
     ablation: Annotated[
         bool, typer.Option(help="Also replay the variants of Foresight's default (simulation.ABLATION).")
     ] = False,
+    floor_sweep: Annotated[
+        bool,
+        typer.Option(help="Foresight's frontier also sweeps the HPA's target under a 0.01 miss-rate floor."),
+    ] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
     plot: Annotated[
         Path | None, typer.Option(help="Write a PNG: demand vs capacity, and the frontier.")
@@ -266,7 +270,7 @@ def bench(
         capacity_per_replica, peak_replicas, startup, policies, model, quantile, hpa_target, forecast_every,
         eval_days, sweep, sweep_days, calibrate, jobs, reconcile, scrape_interval, rate_window,
     )  # fmt: skip
-    config = dataclasses.replace(config, ablation=ablation)
+    config = dataclasses.replace(config, ablation=ablation, floor_sweep=floor_sweep)
     result = _run(trace, time_column, value_column, config, model_artifact, allow_seen)
     Console().print(_table(result))
     for table in _seed_tables(result):
@@ -337,6 +341,10 @@ def bench_report(
     ablation: Annotated[
         bool, typer.Option(help="Also replay the variants of Foresight's default (simulation.ABLATION).")
     ] = True,
+    floor_sweep: Annotated[
+        bool,
+        typer.Option(help="Foresight's frontier also sweeps the HPA's target under a 0.01 miss-rate floor."),
+    ] = True,
 ) -> None:
     """Benchmark every shared load trace and write docs/benchmark.md with its figures."""
     from foresight.simulation import report as _report  # `report` is bench_report's --report path
@@ -349,6 +357,7 @@ def bench_report(
             sweep_days=sweep_days,
             calibrate=calibrate,
             ablation=ablation,
+            floor_sweep=floor_sweep,
         )
         for text in (t.strip() for t in startup.split(","))
         if text

@@ -120,6 +120,8 @@ class BenchConfig:
     eval_days: float | None = None
     sweep: bool = True
     ablation: bool = False  # replay the variants of ABLATION too (bench-report does)
+    floor_sweep: bool = False  # Foresight's frontier also sweeps the HPA under a miss-rate floor
+    floor_miss_rate: float = 0.01
     hpa_targets: tuple[float, ...] = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
     quantiles: tuple[float, ...] = (0.8, 0.9, 0.95, 0.99)
     max_extra_points: int = 5
@@ -566,6 +568,27 @@ def _variant_task(name: str) -> tuple[dict[str, float], Run]:
     return run_metrics(run, ctx.workload, ctx.capacity), run
 
 
+def _floor_task(target: float) -> tuple[dict[str, Any], Run]:
+    """A frontier point of Foresight's second knob: the HPA's target under a fixed miss-rate floor."""
+    assert _CONTEXT is not None
+    ctx = _CONTEXT
+    settings = {"target_miss_rate": ctx.config.floor_miss_rate, "safety_net_target": target}
+    run = _replay(ctx, _variant_policy(ctx, settings), ctx.sweep_load)
+    values = run_metrics(run, ctx.sweep_load, ctx.capacity)
+    return {"quantile": None, **settings, **values, "sized_by": "calibration"}, run
+
+
+def point_setting(point: dict[str, Any]) -> str:
+    """A Foresight frontier point's settings in words.
+
+    >>> point_setting({"quantile": 0.9}), point_setting({"target_miss_rate": 0.01, "safety_net_target": 0.7})
+    ('quantile 0.9', 'miss rate 0.01 over an HPA at 0.7')
+    """
+    if point.get("quantile") is not None:
+        return f"quantile {point['quantile']:g}"
+    return f"miss rate {point['target_miss_rate']:g} over an HPA at {point['safety_net_target']:g}"
+
+
 def _point_task(family: str, knob: float) -> tuple[dict[str, Any], Run]:
     assert _CONTEXT is not None
     return _point(_CONTEXT, family, knob, _CONTEXT.sweep_load)
@@ -830,6 +853,10 @@ def run_benchmark(
         for q in quantiles:
             tasks.append((_point_task, ("foresight", q)))
             labels.append(("foresight", q))
+    if config.sweep and config.floor_sweep and "foresight" in config.policies:
+        for target in config.hpa_targets:
+            tasks.append((_floor_task, (target,)))
+            labels.append(("floor", target))
     if config.ablation and "foresight" in config.policies:
         for name in ABLATION:
             tasks.append((_variant_task, (name,)))
@@ -857,9 +884,12 @@ def run_benchmark(
     foresight_points: list[dict[str, Any]] = []
     foresight_runs: dict[float, Run] = {}
     variants: dict[str, dict[str, Any]] = {}
+    floor_points: list[dict[str, Any]] = []
     for (family, knob), (values, run) in zip(labels, results, strict=True):
         if family == "ablation":
             variants[str(knob)] = values
+        elif family == "floor":
+            floor_points.append(values)
         elif knob is None:
             metrics[family], runs[family] = values, run
         else:
@@ -867,7 +897,7 @@ def run_benchmark(
             foresight_runs[float(knob)] = run
     if "foresight" in config.policies and "foresight" not in runs:
         runs["foresight"] = foresight_runs[config.quantile]
-        metrics["foresight"] = next(p for p in foresight_points if p["quantile"] == config.quantile)
+        metrics["foresight"] = next(p for p in foresight_points if p.get("quantile") == config.quantile)
     for family in list(metrics):
         metrics[family] = {k: v for k, v in metrics[family].items() if k not in (_knob(family), "sized_by")}
     if "oracle" in metrics:
@@ -881,7 +911,7 @@ def run_benchmark(
         if foresight_points:
             report("extend sweeps", 0, 1)
             _extend(ctx, "foresight", foresight_points, foresight_runs, None, jobs)
-            frontier["foresight"] = foresight_points
+            frontier["foresight"] = foresight_points + floor_points
         default_hours = _default_point_hours(frontier, config)
         _set_context(ctx)
         extend_tasks = [(_extend_task, (f, frontier[f], default_hours)) for f in baselines if f in frontier]
@@ -924,7 +954,7 @@ def _extend_task(
 
 
 def _default_point_hours(frontier: dict[str, list[dict[str, Any]]], config: BenchConfig) -> float | None:
-    default = [p for p in frontier.get("foresight", []) if p["quantile"] == config.quantile]
+    default = [p for p in frontier.get("foresight", []) if p.get("quantile") == config.quantile]
     return default[0]["replica_hours"] if default else None
 
 
@@ -972,12 +1002,16 @@ def _seed_terms(
         holding = [p for p in usable if p["under_provisioned_pct"] <= SLO_UNDER_PROVISIONED_PCT]
         if holding:
             best = min(holding, key=lambda p: p["replica_hours"])
-            label = f"{_knob(family).replace('_', ' ')} {best[_knob(family)]:g}"
+            label = (
+                point_setting(best)
+                if family == "foresight"
+                else f"{_knob(family).replace('_', ' ')} {best[_knob(family)]:g}"
+            )
             at_slo[family] = row(best, family, f"cheapest swept setting holding the SLO: {label}")
     if oracle is not None:
         at_slo["oracle"] = row(oracle, "oracle", "perfect foresight")
     equal = table["equal_replica_hours"]
-    default = [p for p in frontier.get("foresight", []) if p["quantile"] == ctx.config.quantile]
+    default = [p for p in frontier.get("foresight", []) if p.get("quantile") == ctx.config.quantile]
     if default:
         equal["foresight"] = row(default[0], "foresight", f"default quantile {ctx.config.quantile:g}")
     target = _knob_at_hours(frontier.get("hpa", []), default_hours)
@@ -1074,7 +1108,7 @@ def _summary(
         summary["replica_hours_vs_oracle"] = (
             metrics["foresight"]["replica_hours"] / metrics["oracle"]["replica_hours"]
         )
-    default = [p for p in frontier.get("foresight", []) if p["quantile"] == config.quantile]
+    default = [p for p in frontier.get("foresight", []) if p.get("quantile") == config.quantile]
     if default:
         point = default[0]
         summary["foresight_under_provisioned_pct"] = point["under_provisioned_pct"]

@@ -369,6 +369,17 @@ def _summary_table(results: list[dict[str, Any]]) -> str:
 _KEEP = PeakCalibration().keep
 
 
+def _floor_text(config: Any) -> str:
+    if not config.floor_sweep:
+        return ""
+    return (
+        "\n  Foresight has a second knob, the target of the HPA it floors: its frontier also holds a floor "
+        f"at miss rate {config.floor_miss_rate:g} over an HPA at each of the targets swept for `hpa`, so "
+        "that the family it is judged on contains plain HPA (a floor that never binds), as the user's own "
+        "HPA under the operator does; a frontier is the cheapest of its policy's settings at each cost."
+    )
+
+
 def protocol_text(config: Any, elapsed_seconds: float, jobs: int, startups: str | None = None) -> str:
     """The page's head: how the benchmark is run, from ``config`` (a ``BenchConfig``)."""
     from foresight.simulation._bench import HPA_FAMILIES, quantile_sizing
@@ -449,7 +460,7 @@ start-ups: a new node, an image pull, a warm-up).
   quantile *q* becomes a target miss rate 1 − *q* (`spec.scaling.targetMissRate`): the default quantile's
   peak times the planner's split-conformal factor that would have missed that share of its last
   {_KEEP:,} scored lead windows (a day of decisions; it resolves *q* when {config.tail_samples} of them lie
-  beyond it); a quantile neither resolves is reported but left out of the frontier. Each
+  beyond it); a quantile neither resolves is reported but left out of the frontier.{_floor_text(config)} Each
   sweep is extended (lower and higher knobs) until its crossing of 0.1 % under-provisioned time and
   Foresight's default replica-hours are bracketed by swept points; what still is not is flagged.
   Comparisons "at equal replica-hours" interpolate a frontier (dominated points dropped) log-linearly in

@@ -329,3 +329,31 @@ def _ctx_for(config: BenchConfig) -> Any:
         _trace(), config, ClusterConfig(capacity_per_replica=1), None, None, 1.0, 0,  # type: ignore[arg-type]
         banks={"foresight": None},  # type: ignore[dict-item]
     )  # fmt: skip
+
+
+def test_the_floor_sweep_puts_foresight_over_every_hpa_target_on_its_frontier() -> None:
+    config = BenchConfig(
+        eval_days=0.5, n_samples=40, quantiles=(0.9,), hpa_targets=(0.5, 0.7, 0.9), floor_sweep=True,
+        max_extra_points=0,
+    )  # fmt: skip
+    data = run_benchmark(_trace(), config, forecaster=_Counting()).to_json()
+    floor = [p for p in data["frontier"]["foresight"] if p["quantile"] is None]
+    assert sorted(p["safety_net_target"] for p in floor) == [0.5, 0.7, 0.9]
+    assert {p["target_miss_rate"] for p in floor} == {0.01} and {p["sized_by"] for p in floor} == {
+        "calibration"
+    }
+    # A lower HPA target under the same floor costs more: each point is the setting it names.
+    by_target = {p["safety_net_target"]: p["replica_hours"] for p in floor}
+    assert by_target[0.5] > by_target[0.7] > by_target[0.9]
+    # The default point is still the quantile one, and the SLO crossing reads the whole frontier.
+    assert (
+        data["summary"]["foresight_under_provisioned_pct"]
+        == data["policies"]["foresight"]["under_provisioned_pct"]
+    )
+    plain = run_benchmark(
+        _trace(), dataclasses.replace(config, floor_sweep=False), forecaster=_Counting()
+    ).to_json()
+    assert all(p["quantile"] is not None for p in plain["frontier"]["foresight"])
+    # A frontier over more settings holds the SLO at least as cheaply (None: never reached).
+    wider, narrower = (d["summary"]["replica_hours_at_slo"]["foresight"] for d in (data, plain))
+    assert narrower is None or (wider is not None and wider <= narrower)
