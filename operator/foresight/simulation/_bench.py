@@ -578,6 +578,16 @@ def _floor_task(target: float) -> tuple[dict[str, Any], Run]:
     return {"quantile": None, **settings, **values, "sized_by": "calibration"}, run
 
 
+def _floor_target(settings: dict[str, Any], config: BenchConfig) -> float | None:
+    """The HPA target of the floor sweep's point that ``settings`` (an :data:`ABLATION` entry) is, if any."""
+    if settings.get("anchor") or settings.get("target_miss_rate") != config.floor_miss_rate:
+        return None
+    if "safety_net_target" not in settings:
+        return config.safety_net_target
+    net = settings["safety_net_target"]
+    return config.hpa_target if net is None else float(net)
+
+
 def point_setting(point: dict[str, Any]) -> str:
     """A Foresight frontier point's settings in words.
 
@@ -857,8 +867,14 @@ def run_benchmark(
         for target in config.hpa_targets:
             tasks.append((_floor_task, (target,)))
             labels.append(("floor", target))
+    swept_floor = config.sweep and config.floor_sweep and sweep_load is workload
+    reused: dict[str, float] = {}  # variants that are a point of the floor sweep: replayed once
     if config.ablation and "foresight" in config.policies:
         for name in ABLATION:
+            same = _floor_target(ABLATION[name], config)
+            if swept_floor and same is not None and same in config.hpa_targets:
+                reused[name] = same
+                continue
             tasks.append((_variant_task, (name,)))
             labels.append(("ablation", name))
     from_sweep = config.sweep and sweep_load is workload
@@ -934,7 +950,11 @@ def run_benchmark(
         report("seed-paper comparison", 0, 1)
         seed_terms = _seed_terms(ctx, frontier, metrics, default_hours, jobs)
     summary = _summary(config, metrics, frontier)
-    ablation = _ablation(variants, metrics, frontier)
+    for name, target in reused.items():
+        variants[name] = next(p for p in floor_points if p["safety_net_target"] == target)
+    ablation = _ablation(
+        dict(sorted(variants.items(), key=lambda kv: list(ABLATION).index(kv[0]))), metrics, frontier
+    )
     summary["seconds"] = round(time.perf_counter() - started, 1)
     summary["model_unseen"] = None if exposure is None else exposure.unseen
     protocol = _protocol(ctx)

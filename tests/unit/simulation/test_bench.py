@@ -357,3 +357,17 @@ def test_the_floor_sweep_puts_foresight_over_every_hpa_target_on_its_frontier() 
     # A frontier over more settings holds the SLO at least as cheaply (None: never reached).
     wider, narrower = (d["summary"]["replica_hours_at_slo"]["foresight"] for d in (data, plain))
     assert narrower is None or (wider is not None and wider <= narrower)
+
+
+def test_ablation_variants_that_are_floor_points_are_replayed_once_with_the_same_figures() -> None:
+    config = BenchConfig(
+        eval_days=0.5, n_samples=40, quantiles=(0.9,), hpa_targets=(0.5, 0.7, 0.9), ablation=True,
+        max_extra_points=0,
+    )  # fmt: skip
+    alone = run_benchmark(_trace(), config, forecaster=_Counting()).to_json()["ablation"]
+    both = run_benchmark(_trace(), dataclasses.replace(config, floor_sweep=True), forecaster=_Counting())
+    shared = both.to_json()["ablation"]
+    assert list(shared) == list(_bench.ABLATION)  # in the variants' order
+    for name in ("miss rate 0.01", "miss rate 0.01, user's HPA"):  # the floor over 0.9 and over 0.7
+        for key in ("under_provisioned_pct", "replica_hours", "under_provisioned_ratio_vs_hpa"):
+            assert shared[name][key] == pytest.approx(alone[name][key]), (name, key)
