@@ -8,6 +8,7 @@ of the peak, and optionally writes a fan chart.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import pathlib
 from collections.abc import Sequence
@@ -130,6 +131,9 @@ def forecast(
     value_column: Annotated[str | None, typer.Option(help="CSV value column (default: value).")] = None,
     model: Annotated[str, typer.Option(help="auto, deepar, seasonal-naive, holt-winters, fft.")] = "auto",
     horizon: Annotated[str, typer.Option(help="How far ahead, e.g. 30m.")] = "30m",
+    season: Annotated[
+        str, typer.Option(help="The workload's day on the series' clock (spec.forecast.season), e.g. 24m.")
+    ] = "1d",
     samples: Annotated[int, typer.Option(help="Sample paths.")] = 100,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
     rows: Annotated[int, typer.Option(help="Horizon steps shown in the table.")] = 10,
@@ -161,6 +165,10 @@ def forecast(
             console.print(f"[red]{exc.reason}:[/] {exc}")
             raise typer.Exit(1) from exc
         source = str(query)
+    season_seconds = int(parse_duration(season).total_seconds())
+    if season_seconds < 2 * series.step_seconds:
+        raise typer.BadParameter("must cover at least two steps of the series", param_hint="--season")
+    series = dataclasses.replace(series, season_seconds=season_seconds)
     horizon_steps = max(1, math.ceil(parse_duration(horizon).total_seconds() / series.step_seconds))
     with console.status(f"forecasting with {model} ({series.observed_count} observed points)"):
         paths, used = sample_paths(model, series, horizon_steps, samples, seed)
