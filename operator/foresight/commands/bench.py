@@ -43,6 +43,14 @@ DOC_TRACES = (
 )
 
 
+_Ablation = Annotated[
+    bool, typer.Option(help="Also replay the variants of Foresight's default (simulation.ABLATION).")
+]
+_FloorSweep = Annotated[
+    bool, typer.Option(help="Foresight's frontier also sweeps the HPA's target under a 0.01 miss-rate floor.")
+]
+
+
 def _seconds(text: str) -> int:
     return int(parse_duration(text).total_seconds())
 
@@ -250,13 +258,8 @@ def bench(
         bool, typer.Option(help="Foresight scales its peak by how past peaks compared with forecasts.")
     ] = False,
     jobs: Annotated[int, typer.Option(help="Processes (results do not depend on it).")] = 2,
-    ablation: Annotated[
-        bool, typer.Option(help="Also replay the variants of Foresight's default (simulation.ABLATION).")
-    ] = False,
-    floor_sweep: Annotated[
-        bool,
-        typer.Option(help="Foresight's frontier also sweeps the HPA's target under a 0.01 miss-rate floor."),
-    ] = False,
+    ablation: _Ablation = False,
+    floor_sweep: _FloorSweep = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
     plot: Annotated[
         Path | None, typer.Option(help="Write a PNG: demand vs capacity, and the frontier.")
@@ -338,13 +341,8 @@ def bench_report(
     allow_seen: Annotated[
         bool, typer.Option(help="Run a model that may have seen a scored window anyway, labelled in-sample.")
     ] = False,
-    ablation: Annotated[
-        bool, typer.Option(help="Also replay the variants of Foresight's default (simulation.ABLATION).")
-    ] = True,
-    floor_sweep: Annotated[
-        bool,
-        typer.Option(help="Foresight's frontier also sweeps the HPA's target under a 0.01 miss-rate floor."),
-    ] = True,
+    ablation: _Ablation = True,
+    floor_sweep: _FloorSweep = True,
 ) -> None:
     """Benchmark every shared load trace and write docs/benchmark.md with its figures."""
     from foresight.simulation import report as _report  # `report` is bench_report's --report path

@@ -286,14 +286,22 @@ async def _tick(runtime: Runtime, body: dict[str, Any], tick: int) -> Any:
     return status
 
 
-async def test_prometheus_down_keeps_every_taint_and_node_conditions_still_act(
+async def _leaking_n0_tainted(
     api: FakeApi, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Any, Any, dict[str, Any]]:
+    """n0's memory is leaking: after the first tick it is tainted both ways."""
     prometheus = FakePrometheus(falling=LEAKING)
     runtime, _ = _runtime(monkeypatch, prometheus)
     body = _body()
     await _tick(runtime, body, 0)
     assert api.taints("n0") == {"PreferNoSchedule", "NoSchedule"}
+    return prometheus, runtime, body
+
+
+async def test_prometheus_down_keeps_every_taint_and_node_conditions_still_act(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prometheus, runtime, body = await _leaking_n0_tainted(api, monkeypatch)
 
     prometheus.error = MetricSourceError("Unreachable", "connection refused")
     _not_ready(api, "n1")  # a cause that needs no Prometheus
@@ -318,11 +326,7 @@ async def test_prometheus_down_keeps_every_taint_and_node_conditions_still_act(
 async def test_a_node_whose_series_is_missing_keeps_its_taint(
     api: FakeApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    prometheus = FakePrometheus(falling=LEAKING)
-    runtime, _ = _runtime(monkeypatch, prometheus)
-    body = _body()
-    await _tick(runtime, body, 0)
-    assert api.taints("n0") == {"PreferNoSchedule", "NoSchedule"}
+    prometheus, runtime, body = await _leaking_n0_tainted(api, monkeypatch)
 
     prometheus.falling, prometheus.missing = {}, {"n0"}
     status = await _tick(runtime, body, 1)
