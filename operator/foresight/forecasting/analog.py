@@ -47,7 +47,7 @@ __all__ = ["Analog"]
 # (smoothing weight of the newest reading, share of same-time-of-day analogs). Weight 1.0 is
 # plain persistence of the last reading; 0.03 a level that remembers most of the last day. The grid
 # and ``similarity`` were chosen on the validation span (60-80 %) of the shared traces with
-# hack/compare-analog-settings; the test split that docs/forecasting.md scores was never read.
+# hack/compare-analog-settings.py; the test split that docs/forecasting.md scores was never read.
 MAX_CACHED = 100_000
 """Series whose settings' weights are remembered between calls."""
 
