@@ -146,3 +146,24 @@ def test_season_steps_follow_the_series_day() -> None:
     assert np.median(paths[0], axis=0)[:8].max() < 100 < np.median(paths[0], axis=0)[8:].min()
     with pytest.raises(ValueError, match="season_seconds"):
         Series(np.zeros(3), START, 60, season_seconds=0)
+
+
+def test_analogs_are_drawn_by_similarity_and_never_from_moments_with_no_weight() -> None:
+    from foresight.forecasting.analog import _draw, _Pools, _similarity
+
+    # Two regimes: level 0 (like now, at index 149) and level 50 (unlike now) at indices 50..99.
+    level = np.concatenate([np.zeros(50), np.full(50, 50.0), np.zeros(50)])
+    pool = np.arange(10, 140)
+    cdf = _similarity(level, 10, 140, 0.2, 1.0)
+    weights = np.diff(cdf, prepend=0.0)
+    assert weights[(pool >= 50) & (pool < 100)].max() == 0.0  # e^(-0.5 (50 / 10 / 0.2)^2) underflows
+    # One step ahead, a path is level_now + filled[s + 1] - level[s]; with filled[i] = level[i - 1] + i - 1
+    # it is the start s itself, so the paths say which moments were drawn.
+    index = np.arange(level.size, dtype=float)
+    filled = np.concatenate([[0.0], level[:-1] + index[:-1]])
+    pools = _Pools(150, pool, cdf, np.empty(0, dtype=int))
+    starts = _draw(filled, level, pools, 1, 4000, 0, np.random.default_rng(0))[:, 0]
+    assert set(starts) <= set(pool.tolist())
+    assert not ((starts >= 50) & (starts < 100)).any()
+    # Moments just after the regime (their 5-step trend still falls) are drawn less than steady ones.
+    assert np.mean((starts >= 100) & (starts < 105)) < 0.5 * np.mean((starts >= 110) & (starts < 115))
