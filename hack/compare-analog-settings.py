@@ -7,7 +7,7 @@ origins, then the 90 % band's coverage and the lead-window p90 peak's coverage. 
 the geometric mean of the CRPS ratios. This is how the defaults of `foresight.forecasting.analog`
 were chosen.
 
-    .venv/bin/python hack/compare-analog-settings.py ../shared/datasets/load            # the shipped default vs the previous grid
+    .venv/bin/python hack/compare-analog-settings.py ../shared/datasets/load   # default vs previous grid
     .venv/bin/python hack/compare-analog-settings.py ../shared/datasets/load '{"sim.5": {"similarity": 0.5}}'
 """
 
@@ -25,19 +25,7 @@ from foresight import forecasting
 from foresight.forecasting import _metrics, backtest, datasets
 from foresight.forecasting.analog import Analog
 
-# file, every column a series?, origins per series (as in hack/evaluate-forecasters)
-TRACES = [
-    ("nasa_http_1995_requests_per_minute.csv", False, 100),
-    ("alibaba2018_cluster_mean_10s.csv.gz", False, 100),
-    ("alibaba2018_cluster_mean_30s.csv", False, 100),
-    ("alibaba2018_cluster_mean_300s.csv", False, 100),
-    ("azure_v2_cluster_sum_300s.csv", False, 100),
-    ("google2019_cluster_mean_300s.csv", False, 100),
-    ("azure_v1_vms/microsoft_avg_100_cpu_pct_5min.csv.gz", True, 10),
-    ("azure_v1_vms/microsoft_max_100_cpu_pct_5min.csv.gz", True, 10),
-    ("azure_v1_vms/periodic_avg_78_cpu_pct_5min.csv.gz", True, 10),
-    ("azure_v1_vms/periodic_max_78_cpu_pct_5min.csv.gz", True, 10),
-]
+TRACES = Path(__file__).with_name("forecast-traces")  # file|evaluate options, as hack/evaluate-forecasters
 VALIDATION_END = 0.8  # the test split starts here
 VALIDATION_FRACTION = 0.25  # of what is left: 60-80 % of the trace
 PREVIOUS = {"settings": [[a, s] for a in (1.0, 0.5, 0.2) for s in (0.0, 0.5)], "similarity": 0.5}
@@ -67,7 +55,12 @@ def main() -> None:
     print("| trace | " + " | ".join(candidates) + " |")
     print("|---|" + "---:|" * len(candidates))
     ratios: dict[str, list[float]] = {name: [] for name in candidates}
-    for file, all_columns, origins in TRACES:
+    for line in TRACES.read_text().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        file, options = line.split("|")
+        words = options.split()
+        all_columns, origins = "--all-columns" in words, int(words[words.index("--origins") + 1])
         bt, horizon, peak_steps = validation_backtest(data / file, all_columns, origins)
         naive = _metrics.crps(backtest.sample(forecasting.get("naive"), bt.histories, horizon), bt.actual)
         cells = []
