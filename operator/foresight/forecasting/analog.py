@@ -102,18 +102,17 @@ class Analog(BaseForecaster):
             rng = np.random.default_rng([seed, i])
             step = _day_clock_step(s)
             filled = _filled(s, self._keep_steps(step, horizon_steps))
-            # Smoothing is causal: the level of any earlier origin is a prefix of this one.
-            levels = {alpha: _smooth(filled, alpha) for alpha in {a for a, _ in self.settings}}
-            weights = self._cached_weights(s, filled, levels, horizon_steps, rng)
+            weights = self._cached_weights(s, filled, horizon_steps, rng)
             self.last_weights.append(weights)
             counts = allot(weights, n_samples)
             # One draw per smoothing level: the settings that share it differ only in how many
             # of their analogs come from the same time of day.
-            drawn, seasonal = dict.fromkeys(levels, 0), dict.fromkeys(levels, 0)
+            drawn, seasonal = dict.fromkeys(self._alphas(), 0), dict.fromkeys(self._alphas(), 0)
             for (alpha, share), n in zip(self.settings, counts, strict=True):
                 drawn[alpha] += int(n)
                 seasonal[alpha] += round(share * n)
-            used = {a: levels[a] for a in levels if drawn[a] > 0}  # most series use one or two
+            # Only the levels drawn from are smoothed (most series use one or two).
+            used = {a: _smooth(filled, a) for a, n in drawn.items() if n > 0}
             pools = self._pools(filled, used, len(filled), step, horizon_steps)
             out[i] = np.concatenate(
                 [_draw(filled, used[a], pools[a], horizon_steps, drawn[a], seasonal[a], rng) for a in used]
@@ -125,13 +124,13 @@ class Analog(BaseForecaster):
         tail = (self.tail_origins + 1) * horizon_steps
         return int(days // step_seconds) + tail + horizon_steps
 
+    def _alphas(self) -> dict[float, None]:
+        """The settings' smoothing weights, each once, in the order the draws have always used
+        (a set's, fixed for given floats): the paths of a seed stay the same."""
+        return dict.fromkeys({a for a, _ in self.settings})
+
     def _cached_weights(
-        self,
-        s: Series,
-        filled: np.ndarray,
-        levels: dict[float, np.ndarray],
-        horizon_steps: int,
-        rng: np.random.Generator,
+        self, s: Series, filled: np.ndarray, horizon_steps: int, rng: np.random.Generator
     ) -> np.ndarray:
         """The settings' weights, rescored once per horizon of new readings of the same series.
 
@@ -140,6 +139,8 @@ class Analog(BaseForecaster):
         """
         weights = self._cache.get(s, horizon_steps)
         if weights is None:
+            # Smoothing is causal: the level of any earlier origin is a prefix of this one.
+            levels = {alpha: _smooth(filled, alpha) for alpha in self._alphas()}
             weights = self._weights(filled, levels, _day_clock_step(s), horizon_steps, rng)
             self._cache.put(s, horizon_steps, weights)
         return weights
