@@ -59,6 +59,16 @@ class Settings(BaseSettings):
         default=None, description=f"DeepAR artifact for `deepar`; default: <model_dir>/{DEEPAR_ARTIFACT}."
     )
     tick_seconds: float = Field(default=30.0, gt=0, description="How often scalers are reconciled.")
+    hpa_sync_seconds: int = Field(
+        default=15,
+        ge=0,
+        le=600,
+        description=(
+            "The HPA controller's sync period (kube-controller-manager"
+            " --horizontal-pod-autoscaler-sync-period, 15 s upstream): a raised floor takes effect at the"
+            " HPA's next sync, so the planner's lead window starts that much later."
+        ),
+    )
     stale_floor_seconds: float = Field(
         default=900.0, ge=0, description="Keep the last good floor this long while the metric source fails."
     )

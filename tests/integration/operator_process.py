@@ -17,6 +17,8 @@ from typing import IO, Self
 
 import httpx
 
+from foresight.devcluster.cluster import ClusterConfig
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -43,6 +45,7 @@ class OperatorProcess:
             "FORESIGHT_PROMETHEUS_URL": prometheus_url,
             "FORESIGHT_STANDALONE": "true",
             "FORESIGHT_TICK_SECONDS": "5",
+            "FORESIGHT_HPA_SYNC_SECONDS": str(ClusterConfig().hpa_sync_seconds),
             "FORESIGHT_METRICS_PORT": str(self.metrics_port),
             "FORESIGHT_LIVENESS_PORT": str(self.liveness_port),
             "FORESIGHT_LOG_FORMAT": "json",

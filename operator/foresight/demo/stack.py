@@ -221,6 +221,7 @@ class OperatorProcess:
     prometheus_url: str
     state: Path
     tick_seconds: float = 5.0
+    hpa_sync_seconds: int = cluster.ClusterConfig().hpa_sync_seconds
 
     def __post_init__(self) -> None:
         self.table = ProcessTable(self.state)
@@ -242,6 +243,8 @@ class OperatorProcess:
             "FORESIGHT_STANDALONE": "true",
             # Faster than the chart's 30 s so that a few-minute demo sees many decisions.
             "FORESIGHT_TICK_SECONDS": str(self.tick_seconds),
+            # The demo cluster's HPA syncs every few seconds, not the upstream 15.
+            "FORESIGHT_HPA_SYNC_SECONDS": str(self.hpa_sync_seconds),
             "FORESIGHT_METRICS_PORT": str(self.metrics_port),
             "FORESIGHT_LIVENESS_PORT": str(self.liveness_port),
             "FORESIGHT_LOG_FORMAT": "json",

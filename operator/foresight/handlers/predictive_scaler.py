@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -126,7 +127,11 @@ async def reconcile(
             return status
         condition("Degraded", "False", "MetricHealthy", "the metric source answered")
         forecast = await _forecast(runtime, seen, history)
-        decision = _decide(runtime, seen, forecast, now)
+        # The floor is written after the forecast, not at the tick's start: on a busy CPU that can be
+        # seconds later, and the lead window must start from when the floor lands (whole seconds, so a
+        # quick pass decides at ``now`` exactly).
+        decided_at = now + timedelta(seconds=math.floor(time.perf_counter() - started))
+        decision = _decide(runtime, seen, forecast, decided_at)
         _report(status, seen, forecast, decision, runtime.scalers[seen.key])
         await _apply(seen, forecast, decision, body, status, condition, now)
         _export(namespace, name, status, decision)
@@ -268,7 +273,9 @@ def _decide(
         # desired, so a restart never shortcuts the scale-down stabilization.
         desired_history = ((now, seen.hpa.min_replicas),)
     policy = planning.PlanningPolicy.from_spec(
-        seen.spec, control_interval_seconds=max(seen.step_seconds, int(runtime.settings.tick_seconds))
+        seen.spec,
+        control_interval_seconds=max(seen.step_seconds, int(runtime.settings.tick_seconds)),
+        hpa_sync_seconds=runtime.settings.hpa_sync_seconds,
     )
     state = planning.PlannerState(desired_history, memory.calibration)
     decision, state = planning.step(policy, forecast.sampled, _present(seen), state, now)

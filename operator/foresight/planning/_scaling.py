@@ -6,10 +6,11 @@ to a cluster: the caller passes ``now`` and the current state, and gets a :class
 
 The rules, in order:
 
-1. **Lead window.** A pod requested now serves ``startup_seconds`` later, so this decision can only change
-   capacity inside ``[now + startup, now + startup + control_interval]`` (later decisions cover what comes
-   after). Each sample path is interpolated linearly onto the window's ends and its maximum taken there: the
-   *peak* of that path.
+1. **Lead window.** The floor written now reaches the HPA at its next sync, up to ``hpa_sync_seconds``
+   later, and a pod it asks for then serves ``startup_seconds`` after that. So this decision can only change
+   capacity inside ``[now + sync + startup, now + sync + startup + control_interval]`` (later decisions
+   cover what comes after). Each sample path is interpolated linearly onto the window's ends and its
+   maximum taken there: the *peak* of that path.
 2. **Risk.** The floor is sized for the ``quantile`` of the peaks: ``ceil(peak_q / capacity_per_replica)``,
    where ``peak_q`` is multiplied by the factor of the caller's ``calibration`` (see :mod:`.calibration`:
    what past lead-window peaks turned out to be against what was predicted).
@@ -69,6 +70,9 @@ class PlanningPolicy:
     target_miss_rate: float | None = None
     """Calibrate the peak to miss this share of lead windows (implies calibration; ``quantile`` stays the
     forecast's level, the calibration's is ``1 - target_miss_rate``)."""
+    hpa_sync_seconds: int = 0
+    """The HPA controller's sync period: a floor written now is acted on at most this much later (the
+    operator's ``hpaSyncSeconds``, 15 s upstream)."""
     anchor: bool = False
     """Size for at least the present reading (before calibration): a variant the benchmark's ablation
     measures; no spec field sets it."""
@@ -82,6 +86,8 @@ class PlanningPolicy:
             raise ValueError("quantile must be in (0, 1)")
         if self.target_miss_rate is not None and not 0.0 < self.target_miss_rate < 0.5:
             raise ValueError("target_miss_rate must be in (0, 0.5)")
+        if self.hpa_sync_seconds < 0:
+            raise ValueError("hpa_sync_seconds must not be negative")
 
     @property
     def calibrates(self) -> bool:
@@ -105,6 +111,7 @@ class PlanningPolicy:
         spec: predictive_scaler.PredictiveScalerSpec,
         control_interval_seconds: int = 60,
         load_unit: str = "",
+        hpa_sync_seconds: int = 0,
     ) -> PlanningPolicy:
         """Read the planning numbers out of a validated spec."""
         scaling = spec.scaling
@@ -120,6 +127,7 @@ class PlanningPolicy:
             load_unit=load_unit,
             calibrate=spec.forecast.calibrate,
             target_miss_rate=scaling.target_miss_rate,
+            hpa_sync_seconds=hpa_sync_seconds,
         )
 
 
@@ -162,11 +170,15 @@ def lead_window(policy: PlanningPolicy, now: datetime) -> tuple[datetime, dateti
     """The only interval the capacity requested now can affect.
 
     >>> from datetime import datetime, timezone
-    >>> start, end = lead_window(PlanningPolicy(100, 10), datetime(2024, 1, 1, 14, 0, tzinfo=timezone.utc))
-    >>> start.strftime("%H:%M"), end.strftime("%H:%M")
-    ('14:03', '14:04')
+    >>> now = datetime(2024, 1, 1, 14, 0, tzinfo=timezone.utc)
+    >>> start, end = lead_window(PlanningPolicy(100, 10), now)
+    >>> start.strftime("%H:%M:%S"), end.strftime("%H:%M:%S")
+    ('14:03:00', '14:04:00')
+    >>> start, end = lead_window(PlanningPolicy(100, 10, hpa_sync_seconds=15), now)  # the HPA acts later
+    >>> start.strftime("%H:%M:%S"), end.strftime("%H:%M:%S")
+    ('14:03:15', '14:04:15')
     """
-    start = now + timedelta(seconds=policy.startup_seconds)
+    start = now + timedelta(seconds=policy.hpa_sync_seconds + policy.startup_seconds)
     return start, start + timedelta(seconds=policy.control_interval_seconds)
 
 

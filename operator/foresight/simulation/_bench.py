@@ -531,7 +531,7 @@ def _build_bank(
         horizon, model, samples, batch = reach, forecasting.get("fft"), config.baseline_samples, 64
     else:
         every = config.forecast_every_seconds or step
-        reach = every + config.startup_seconds + cluster.control_interval_seconds
+        reach = every + HpaConfig().sync_seconds + config.startup_seconds + cluster.control_interval_seconds
         # As many steps as the operator asks for (horizon // step; models such as analog choose their
         # settings on that horizon), or more when the lead window reaches further.
         horizon = max(config.forecast_horizon_seconds - step, reach)

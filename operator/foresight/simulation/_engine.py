@@ -1,11 +1,12 @@
 """Discrete-time replay of a workload under one scaling policy.
 
 Time advances in ticks (15 s by default: the HPA's sync period). At every tick, pods whose start-up is over
-become ready; at every reconcile (30 s, the operator's default ``--tick``) the policy sets the HPA floor (or,
-for the oracle, the replicas themselves); at every HPA sync the reactive HPA computes replicas from the metric
-it reads. A pod requested at tick ``i`` serves from tick ``i + ceil(startup_seconds / tick_seconds)``. A
-scale-down removes pods that are still starting first, then ready ones (as a ReplicaSet does). An optional
-node limit keeps pods beyond it pending (unschedulable).
+become ready; at every HPA sync the reactive HPA computes replicas from the metric it reads and the floor it
+last saw; then, at every reconcile (30 s, the operator's default ``--tick``), the policy sets the HPA floor
+(or, for the oracle, the replicas themselves), which the HPA reads at its next sync. A pod requested at tick
+``i`` serves from tick ``i + ceil(startup_seconds / tick_seconds)``. A scale-down removes pods that are still
+starting first, then ready ones (as a ReplicaSet does). An optional node limit keeps pods beyond it pending
+(unschedulable).
 
 Policies never read the load itself: they read what the metric pipeline (:class:`MetricPipeline`) shows at
 that moment, which lags the load by the scrape interval and the rate window, as a real one does. Only the
@@ -214,10 +215,8 @@ def simulate(policy: Policy, workload: Workload, cluster: ClusterConfig, initial
         if pending and pending[0] <= i:
             pods.advance(i)
         reading = readings[i]
-        if i % control_ticks == 0:
-            floor = decide(i, floor, pods.ready + len(pending), pods.ready, reading)
-            if hpa is None:
-                pods.scale(floor, i)
+        # The HPA syncs before the policy decides: a floor written at tick i is read at the next sync, as a
+        # real HPA reads a floor written just after its sync (the planner's lead counts that sync).
         if hpa is not None and i % sync_ticks == 0:
             current = pods.ready + len(pending)
             desired = hpa.sync(
@@ -225,6 +224,10 @@ def simulate(policy: Policy, workload: Workload, cluster: ClusterConfig, initial
             )
             if desired != current:
                 pods.scale(desired, i)
+        if i % control_ticks == 0:
+            floor = decide(i, floor, pods.ready + len(pending), pods.ready, reading)
+            if hpa is None:
+                pods.scale(floor, i)
         replicas_out[i] = pods.ready + len(pending)
         ready_out[i] = pods.ready
         floor_out[i] = floor

@@ -372,5 +372,6 @@ class ForesightPolicy:
             calibrate=self.calibrate,
             target_miss_rate=self.target_miss_rate,
             anchor=self.anchor,
+            hpa_sync_seconds=self.safety_net.sync_seconds,
         )
         return _Planner(self, workload, policy, self.safety_net)

@@ -413,8 +413,10 @@ start-ups: a new node, an image pull, a warm-up).
 * **Time.** The simulator ticks every 15 s (the HPA's sync period; 5 s for the 10 s trace). A trace point is
   the load over its step and is held until the next one (never interpolated towards it, which would show
   policies the future). A pod requested at tick *t* serves from *t* + start-up; a scale-down removes starting
-  pods first. The first 7 days (30 % of shorter traces) are history only; then {eval_days} are scored, from
-  the same initial state for every policy.
+  pods first. The HPA syncs before Foresight decides, so a floor written at a tick is read at the HPA's next
+  sync, 15 s later (a real floor waits 0–15 s for it); Foresight's planner counts that sync in its lead. The
+  first 7 days (30 % of shorter traces) are history only; then {eval_days} are scored, from the same initial
+  state for every policy.
 * **What policies see.** No policy reads the load: every one reads the metric pipeline, a Prometheus scrape
   every {config.scrape_interval_seconds} s averaged over a {config.rate_window_seconds} s rate window
   (`rate(x[{config.rate_window_seconds // 60}m])`), as of the latest scrape, and the HPA reads that every
@@ -449,8 +451,8 @@ start-ups: a new node, an image pull, a warm-up).
     The repo's `fft` forecaster (Crane-style) provides the forecast.
   * `foresight`: `foresight.planning.step` (the operator's own code) on {config.n_samples} sample paths of
     the `{config.model}` forecaster raises the HPA floor for the p{config.quantile * 100:g} peak of the lead
-    window, {calibration}; scale-down waits 300 s and removes at most 50 % per step; an HPA at
-    {config.safety_net_target:.0%} target stays underneath as the safety net.
+    window (now + 15 s HPA sync + start-up), {calibration}; scale-down waits 300 s and removes at most 50 %
+    per step; an HPA at {config.safety_net_target:.0%} target stays underneath as the safety net.
   * `oracle`: perfect foresight, the fewest replicas that never under-provision: at each tick the most needed
     over the next start-up time (optimal; checked by brute force in the unit tests).
 * **Frontier.** Each policy's knob is swept on {sweep}: target utilization

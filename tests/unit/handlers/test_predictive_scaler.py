@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +20,7 @@ import pytest
 from foresight import forecasting, planning
 from foresight.config import Settings
 from foresight.handlers import predictive_scaler as ps
-from foresight.handlers._status import status_patch
+from foresight.handlers._status import iso, status_patch
 from foresight.handlers.batcher import ForecastBatcher
 from foresight.handlers.runtime import Runtime, ScalerMemory
 from foresight.kube import client as kube
@@ -475,3 +477,27 @@ async def test_the_forecaster_gets_the_workloads_day(
     status = await _reconcile(runtime, body)
     assert _condition(status, "Ready").reason == "Applied"
     assert [s.season_seconds for s in seen] == [seconds]
+
+
+@pytest.mark.parametrize(("sync", "slow"), [(0, 0.0), (15, 0.0), (15, 1.2)])
+async def test_the_lead_window_starts_when_the_hpa_can_act_on_the_floor(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch, sync: int, slow: float
+) -> None:
+    api.add_hpa("web", 2, 30)
+    runtime = _runtime(monkeypatch, FakePrometheus(_steady(1000.0)))
+    runtime.settings = runtime.settings.model_copy(update={"hpa_sync_seconds": sync})
+    model = forecasting.get("seasonal-naive")
+    original = model.forecast
+
+    def slow_forecast(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(slow)  # a busy CPU: the floor is written this much after the tick started
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(model, "forecast", slow_forecast)
+    monkeypatch.setattr(runtime.batcher, "model", lambda name: model)
+    status = await _reconcile(runtime, _body())
+    assert _condition(status, "Ready").reason == "Applied"
+    # Written at the tick's start (plus whole seconds of forecasting), read at the HPA's next sync, ready
+    # startupSeconds (180) after that.
+    lead = timedelta(seconds=180 + sync + math.floor(slow))
+    assert status.forecast.window_start == iso(NOW + lead)

@@ -117,6 +117,40 @@ def test_hpa_reacts_only_after_startup() -> None:
     assert run.ready[10 + 11] == 1 and run.ready[10 + 12] == 4  # ready 180 s = 12 ticks later
 
 
+class _FloorAt:
+    """A policy that raises the HPA floor from 1 to 6 at one tick and asks nothing else."""
+
+    name = "floor-at"
+
+    def __init__(self, tick: int) -> None:
+        self.tick = tick
+        self.hpa = HpaConfig(target_utilization=1.0)
+        self.interval_ticks = 1
+
+    def controller(self, workload: Workload, cluster: ClusterConfig) -> _FloorAt:
+        return self
+
+    def floor(self, tick: int, current_floor: int, replicas: int, ready: int, reading: float) -> int:
+        return 6 if tick >= self.tick else 1
+
+    def metric_loads(self, tick: int, reading: float) -> tuple[float, ...]:
+        return (reading,)
+
+
+def test_a_floor_reaches_the_hpa_at_its_next_sync() -> None:
+    # As in a cluster: the floor written at tick 4 (just after the HPA's sync) is read at the next sync
+    # (tick 5 at one tick per sync; tick 6 at two), and the pods it asks for are ready start-up later.
+    for sync, asked in ((15, 5), (30, 6)):
+        cluster = ClusterConfig(
+            capacity_per_replica=100, tick_seconds=15, startup_seconds=30, pipeline=INSTANT
+        )
+        policy = _FloorAt(4)
+        policy.hpa = HpaConfig(target_utilization=1.0, sync_seconds=sync)
+        run = simulate(policy, workload([50.0] * 12, tick=15), cluster, 1)
+        assert run.floor[4] == 6 and run.replicas[asked - 1] == 1 and run.replicas[asked] == 6, run.replicas
+        assert run.ready[asked + 1] == 1 and run.ready[asked + 2] == 6
+
+
 def test_demand_on_grid_keeps_gaps() -> None:
     trace = Trace("t", np.array([10.0, np.nan, 30.0, 40.0]), START, 60)
     grid = demand_on_grid(trace, 30)
