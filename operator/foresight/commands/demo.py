@@ -296,6 +296,7 @@ class _Run:
         ours = counterfactual.observed_run(observations, start, ticks)
         theirs = counterfactual.hpa_alone(demand, start, timeline.initial_replicas)
         scores = None
+        first = 0
         if timeline.score_from is not None:
             first = counterfactual.tick_of(start, timeline.score_from)
             if ticks - first >= 60:
@@ -321,6 +322,19 @@ class _Run:
                 "peak_ready_pods": max((s.ready_pods for s in snapshots), default=0),
                 "peak_load_rate": round(float(np.max([s.load_rate for s in snapshots] or [0.0])), 1),
                 "log": self.log,
+                # What the scores are computed from, one value a second from the workload's start: anyone can
+                # rescore the run (``foresight.demo.counterfactual.score``) or plot it their own way.
+                "series": {
+                    "start": start.isoformat(),
+                    "tick_seconds": counterfactual.TICK_SECONDS,
+                    "score_from_tick": None if timeline.score_from is None else first,
+                    "load": np.round(demand, 3).tolist(),
+                    "load_rate": np.round(rate, 3).tolist(),
+                    "foresight_pods": ours.replicas.tolist(),
+                    "foresight_ready": ours.ready.tolist(),
+                    "hpa_alone_pods": theirs.replicas.tolist(),
+                    "hpa_alone_ready": theirs.ready.tolist(),
+                },
             },
         )
 
