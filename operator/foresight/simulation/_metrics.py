@@ -23,7 +23,11 @@ Only ticks where the trace has a reading count (gaps are neither served nor paid
   queues as a *fluid backlog* carried from tick to tick and drained at the spare rate, so an overload costs
   latency until its backlog is worked off; work that would wait longer than the 10 s timeout is dropped (its
   requests count at the timeout). A request's response time is its share of the backlog ahead of it plus
-  service, or, with no backlog, the M/M/4 (Erlang C) response time at the tick's utilization. Latency is
+  the M/M/4 (Erlang C) response time at the tick's utilization. A tick is short, and a queue that takes
+  longer than a tick to build cannot show in it: the M/M/4 utilization is capped where its mean wait reaches
+  what a saturated replica's queue builds in one tick from empty (arrivals and services a driftless random
+  walk, ``E|Q(T)| = sqrt(4 c mu T / pi)`` requests), and an overloaded tick is at that cap behind its
+  backlog. So no latency figure falls as replicas are removed, and none jumps at full utilization. Latency is
   reported over *high traffic* (ticks at or above the trace's 90th load percentile): p50 and p99 of the
   mixture of the ticks' response-time distributions, weighted by their requests, and the mean;
 * **peak served throughput**: the most load served (backlog drained included) in any 5 minutes;
@@ -126,34 +130,68 @@ class QueueModel:
         mu = 1.0 / self.service_seconds
         return self.service_seconds + self._erlang_c(rho) / (self.workers * mu * (1.0 - rho))
 
+    def transient_wait(self, tick_seconds: float) -> float:
+        """Mean wait behind the queue a replica at full utilization builds in one tick, from empty.
+
+        Arrivals and services (each at ``c mu``) make a driftless random walk reflected at zero, whose mean
+        after ``T`` is ``sqrt(4 c mu T / pi)`` requests, served at ``c mu``.
+
+        >>> round(QueueModel().transient_wait(1.0), 3), round(QueueModel().transient_wait(15.0), 3)
+        (0.178, 0.691)
+        """
+        rate = self.workers / self.service_seconds
+        return math.sqrt(4.0 * rate * tick_seconds / math.pi) / rate
+
+    def saturation(self, tick_seconds: float) -> float:
+        """The utilization whose stationary mean wait is :meth:`transient_wait`: the most a tick can show.
+
+        >>> model = QueueModel()
+        >>> wait = float(model.mean(np.array(model.saturation(15.0)))) - model.service_seconds
+        >>> round(wait, 3) == round(model.transient_wait(15.0), 3)
+        True
+        """
+        target = self.service_seconds + self.transient_wait(tick_seconds)
+        low, high = 0.0, 1.0
+        for _ in range(60):
+            mid = (low + high) / 2
+            low, high = (mid, high) if float(self.mean(np.array(mid))) < target else (low, mid)
+        return low
+
     def latency(
-        self, rho: np.ndarray, wait: np.ndarray, dropped_share: np.ndarray, weights: np.ndarray
+        self,
+        rho: np.ndarray,
+        wait: np.ndarray,
+        dropped_share: np.ndarray,
+        weights: np.ndarray,
+        tick_seconds: float,
     ) -> tuple[float, float, float]:
         """Mean, p50 and p99 response time (seconds) over ticks weighted by their requests.
 
-        ``rho``: utilization where there is no backlog; ``wait``: the fluid backlog's wait (``NaN`` where
-        there is none); ``dropped_share``: share of a tick's requests that time out.
+        ``rho``: utilization where there is no backlog (at most 1 there); ``wait``: the fluid backlog's wait
+        (``NaN`` where there is none); ``dropped_share``: share of a tick's requests that time out.
+
+        >>> model = QueueModel()
+        >>> none = np.array([np.nan])
+        >>> at_capacity = model.latency(np.array([1.0]), none, np.zeros(1), np.ones(1), 15.0)
+        >>> just_over = model.latency(np.array([1.0]), np.array([0.001]), np.zeros(1), np.ones(1), 15.0)
+        >>> at_capacity[2] < model.timeout_seconds, round(just_over[0] - at_capacity[0], 2)  # no jump at 1
+        (True, 0.0)
         """
         total = float(weights.sum())
         if total <= 0:
             return math.nan, math.nan, math.nan
-        queued = np.isfinite(wait)
-        stable = np.where(queued | (rho >= 0.999), 0.5, rho)
-        free = ~queued & (rho < 0.999)
+        # A request's response time: the backlog's wait ahead of it, then M/M/4 at the utilization one tick
+        # can show (see the module docstring; an overloaded tick is at that cap). Both only grow as replicas
+        # are removed, so every quantile does too; the cap also keeps Erlang C finite.
+        shift = np.nan_to_num(wait, nan=0.0)
+        stable = np.minimum(np.where(np.isfinite(wait), 1.0, rho), self.saturation(tick_seconds))
         kept = 1.0 - dropped_share
         timeout = self.timeout_seconds
-        mean_kept = np.where(
-            free,
-            np.minimum(self.mean(stable), timeout),
-            np.minimum(np.nan_to_num(wait, nan=timeout) + self.service_seconds, timeout),
-        )
+        mean_kept = np.minimum(shift + self.mean(stable), timeout)
         mean = float(((kept * mean_kept + dropped_share * timeout) * weights).sum() / total)
-        mu = 1.0 / self.service_seconds
-        shift = np.nan_to_num(wait, nan=timeout)
 
         def tail(t: float) -> float:
-            queued_tail = np.where(t < shift, 1.0, np.exp(-mu * (t - shift)))
-            s = np.where(free, self.survival(t, stable), queued_tail)
+            s = np.where(t < shift, 1.0, self.survival(np.maximum(t - shift, 0.0), stable))
             return float(((kept * s + dropped_share) * weights).sum() / total)
 
         def quantile(q: float) -> float:
@@ -287,7 +325,7 @@ def run_metrics(run: Run, workload: Workload, capacity_per_replica: float) -> di
     threshold = np.quantile(demand[observed], HIGH_TRAFFIC_QUANTILE) if observed.any() else math.inf
     high = observed & (demand >= threshold)
     mean_latency, p50_latency, p99_latency = model.latency(
-        rho[high], wait[high], dropped_share[high], demand[high]
+        rho[high], wait[high], dropped_share[high], demand[high], tick
     )
     served_rate = served / tick
     five_minutes = max(1, 300 // tick)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from foresight.simulation import QueueModel, Run, Workload, run_metrics, surges
 
@@ -84,3 +85,25 @@ def test_overload_leaves_a_backlog_that_costs_latency_after_it() -> None:
     assert metrics["latency_p99_ms_high_traffic"] == 10_000.0
     assert calm["latency_p99_ms_high_traffic"] < 2_000.0
     assert metrics["dropped_fraction"] > 0.0
+
+
+@pytest.mark.parametrize("tick", [1, 15, 60])
+def test_latency_never_rises_when_replicas_are_added(tick: int) -> None:
+    """More ready replicas for the same load never give a slower p99, mean or p50, at any tick length.
+
+    The load hits each replica count's service rate exactly (1.25 x capacity per replica) at some tick: a
+    tick exactly at full utilization must not read as a time-out when one replica fewer, overloaded, would
+    show only a short backlog.
+    """
+    rng = np.random.default_rng(7)
+    demand = rng.uniform(600.0, 1500.0, 240)
+    demand[::17] = 125.0 * rng.integers(6, 15, demand[::17].size)  # exactly n replicas' service rate
+    load = Workload(demand, START, tick)
+    previous = None
+    for replicas in range(6, 20):
+        metrics = run_metrics(_run(np.full(240, replicas)), load, 100.0)
+        now = [metrics[f"latency_{k}_ms_high_traffic"] for k in ("mean", "p50", "p99")]
+        if previous is not None:
+            assert all(a <= b + 1e-6 for a, b in zip(now, previous, strict=True)), (replicas, now, previous)
+        previous = now
+    assert previous is not None and previous[2] < 1_000.0  # enough replicas: fast
