@@ -380,6 +380,7 @@ class _Story:
         self.run = run
         self.timeline = timeline
         self.floor: int | None = None
+        self.untold: tuple[int, int, float] | None = None  # a floor change whose reason is not reported yet
         self.need_told = 0
         self.risks_told: dict[str, str] = {}
         self.taint_told = False
@@ -401,13 +402,18 @@ class _Story:
                 f"(load now {snap.load_rate:.0f}); desired {snap.scaler.get('desiredReplicas')}"
             )
         if snap.hpa_min is not None and snap.hpa_min != self.floor:
+            if self.untold is not None:  # changed again before the status reported the decision
+                note(f"HPA floor {self.untold[0]} -> {self.untold[1]} at load {self.untold[2]:.0f} req/s")
+                self.untold = None
             if self.floor is not None:
-                note(
-                    f"HPA floor {self.floor} -> {snap.hpa_min} at load {snap.load_rate:.0f} req/s: "
-                    f"{decision.get('reason', '')[:160]}"
-                )
+                self.untold = (self.floor, snap.hpa_min, snap.load_rate)
             self.floor = snap.hpa_min
             t.floors.append((snap.at, snap.hpa_min))
+        # The operator patches the HPA before its status: tell the reason of the decision that set this floor.
+        if self.untold is not None and snap.scaler.get("appliedMinReplicas") == self.untold[1]:
+            old, new, load = self.untold
+            note(f"HPA floor {old} -> {new} at load {load:.0f} req/s: {decision.get('reason', '')[:160]}")
+            self.untold = None
         need = scenario.replicas_needed(snap.load_rate)
         if t.first_decision_at is not None and need >= max(self.need_told + 2, t.initial_replicas + 1):
             self.need_told = need
