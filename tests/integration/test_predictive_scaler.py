@@ -252,11 +252,14 @@ def test_floor_raised_ahead_then_restored_on_delete(
     )
     floor = status["appliedMinReplicas"]
     # Sized for the forecast peak when a pod asked for now is ready, not for the load of this minute: the
-    # lead window opens one start-up time (180 s) after the decision. (Whether that peak is above or below
-    # this minute's load depends on the trace at the hour the test runs, so the test does not ask.)
+    # lead window opens one HPA sync (the operator is told the cluster's) and one start-up time (180 s) after
+    # the decision.
+    # (Whether that peak is above or below this minute's load depends on the trace at the hour the test
+    # runs, so the test does not ask.)
     decided = parse_time(status["lastDecision"]["time"])
     forecast = status["forecast"]
-    assert parse_time(forecast["windowStart"]) - decided == timedelta(seconds=180)
+    lead = timedelta(seconds=int(operator.env["FORESIGHT_HPA_SYNC_SECONDS"]) + 180)
+    assert parse_time(forecast["windowStart"]) - decided == lead
     assert parse_time(forecast["windowEnd"]) > parse_time(forecast["windowStart"])
     assert status["observedLoad"] > 0 and forecast["peakAtQuantile"] > 0
     assert floor >= min(40, max(2, math.ceil(status["forecast"]["peakAtQuantile"] / CAPACITY - 1e-9)))

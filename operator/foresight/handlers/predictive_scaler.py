@@ -133,7 +133,7 @@ async def reconcile(
         decided_at = now + timedelta(seconds=math.floor(time.perf_counter() - started))
         decision = _decide(runtime, seen, forecast, decided_at)
         _report(status, seen, forecast, decision, runtime.scalers[seen.key])
-        await _apply(seen, forecast, decision, body, status, condition, now)
+        await _apply(seen, forecast, decision, body, status, condition, decided_at)
         _export(namespace, name, status, decision)
     except NotReady as exc:
         condition("Ready", "False", exc.reason, str(exc))

@@ -499,5 +499,6 @@ async def test_the_lead_window_starts_when_the_hpa_can_act_on_the_floor(
     assert _condition(status, "Ready").reason == "Applied"
     # Written at the tick's start (plus whole seconds of forecasting), read at the HPA's next sync, ready
     # startupSeconds (180) after that.
-    lead = timedelta(seconds=180 + sync + math.floor(slow))
-    assert status.forecast.window_start == iso(NOW + lead)
+    decided = NOW + timedelta(seconds=math.floor(slow))
+    assert status.last_decision.time == iso(decided)
+    assert status.forecast.window_start == iso(decided + timedelta(seconds=sync + 180))
