@@ -478,7 +478,7 @@ start-ups: a new node, an image pull, a warm-up).
   timeout is dropped and counted at the timeout. A request waits for the backlog ahead of it, then as in the
   M/M/4 queue at the tick's utilization, capped where its mean wait equals what a full queue builds in one
   tick (`foresight.simulation.QueueModel`), so no latency figure falls when replicas are removed. "High
-  traffic" = ticks at or above the trace's 90th load percentile. The seed-paper table compares HPA, Foresight and the oracle at equal replica-hours (the HPA
-  replayed at the target utilization interpolated to Foresight's default replica-hours) and at the SLO (each
-  policy's cheapest swept setting holding it).
+  traffic" = ticks at or above the trace's 90th load percentile. The seed-paper table compares HPA,
+  Foresight and the oracle at equal replica-hours (the HPA replayed at the target utilization interpolated to
+  Foresight's default replica-hours) and at the SLO (each policy's cheapest swept setting holding it).
 """
