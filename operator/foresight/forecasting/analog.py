@@ -51,6 +51,15 @@ __all__ = ["Analog"]
 MAX_CACHED = 100_000
 """Series whose settings' weights are remembered between calls."""
 
+POOL_SIZE = 720
+"""Most recent moments whose similarity is weighed: a longer lookback is thinned to every k-th moment
+(the newest kept). Neighbouring moments' futures overlap almost entirely, so thinning loses little:
+on the validation span 720 scored as well as every moment (hack/compare-analog-settings.py), and it
+bounds the per-tick cost at fine steps (4,320 moments at one minute and 3 days). 0: every moment."""
+
+_CHUNK = 8
+"""Histories smoothed and weighed together (memory: a few arrays of chunk × settings × readings)."""
+
 DEFAULT_SETTINGS = tuple((alpha, share) for alpha in (1.0, 0.3, 0.1, 0.03) for share in (0.0, 0.5))
 
 
@@ -69,6 +78,7 @@ class Analog(BaseForecaster):
         eval_samples: int = 50,
         temperature: float = 0.1,
         similarity: float = 0.2,
+        pool_size: int = POOL_SIZE,
     ) -> None:
         self.lookback_seconds = int(lookback_seconds)
         self.season_days = int(season_days)
@@ -78,6 +88,7 @@ class Analog(BaseForecaster):
         self.eval_samples = int(eval_samples)
         self.temperature = float(temperature)
         self.similarity = float(similarity)
+        self.pool_size = int(pool_size)
         self.last_weights: list[np.ndarray] = []
         self._cache: ChoiceCache[np.ndarray] = ChoiceCache(MAX_CACHED)
 
@@ -91,33 +102,68 @@ class Analog(BaseForecaster):
             "eval_samples": self.eval_samples,
             "temperature": self.temperature,
             "similarity": self.similarity,
+            "pool_size": self.pool_size,
         }
 
     def _sample_batch(
         self, series: list[Series], horizon_steps: int, n_samples: int, seed: int
     ) -> np.ndarray:
         out = np.empty((len(series), n_samples, horizon_steps))
-        self.last_weights = []
-        for i, s in enumerate(series):
-            rng = np.random.default_rng([seed, i])
-            step = _day_clock_step(s)
-            filled = _filled(s, self._keep_steps(step, horizon_steps))
-            weights = self._cached_weights(s, filled, horizon_steps, rng)
-            self.last_weights.append(weights)
-            counts = allot(weights, n_samples)
-            # One draw per smoothing level: the settings that share it differ only in how many
-            # of their analogs come from the same time of day.
-            drawn, seasonal = dict.fromkeys(self._alphas(), 0), dict.fromkeys(self._alphas(), 0)
-            for (alpha, share), n in zip(self.settings, counts, strict=True):
-                drawn[alpha] += int(n)
-                seasonal[alpha] += round(share * n)
-            # Only the levels drawn from are smoothed (most series use one or two).
-            used = {a: _smooth(filled, a) for a, n in drawn.items() if n > 0}
-            pools = self._pools(filled, used, len(filled), step, horizon_steps)
-            out[i] = np.concatenate(
-                [_draw(filled, used[a], pools[a], horizon_steps, drawn[a], seasonal[a], rng) for a in used]
-            )
+        self.last_weights = [np.empty(0)] * len(series)
+        clocks = [_day_clock_step(s) for s in series]
+        filled = [
+            _filled(s, self._keep_steps(step, horizon_steps)) for s, step in zip(series, clocks, strict=True)
+        ]
+        # Histories of one length and clock are smoothed and weighed together, a chunk at a time:
+        # the same arithmetic as one series at a time, without a Python round trip per series and
+        # smoothing level (the steady tick of a thousand scalers is mostly that).
+        groups: dict[tuple[int, float], list[int]] = {}
+        for i, (f, step) in enumerate(zip(filled, clocks, strict=True)):
+            groups.setdefault((len(f), step), []).append(i)
+        for (origin, step), members in groups.items():
+            for first in range(0, len(members), _CHUNK):
+                chunk = members[first : first + _CHUNK]
+                block = np.stack([filled[i] for i in chunk])
+                levels = np.stack([_smooth(block, alpha) for alpha in self._alphas()], axis=1)
+                pools = self._pools(block, levels, origin, step, horizon_steps)
+                for j, i in enumerate(chunk):
+                    rng = np.random.default_rng([seed, i])
+                    weights = self._cached_weights(series[i], filled[i], levels[j], horizon_steps, rng)
+                    self.last_weights[i] = weights
+                    out[i] = self._draw(
+                        filled[i], levels[j], pools, j, weights, horizon_steps, n_samples, rng
+                    )
         return out
+
+    def _draw(
+        self,
+        filled: np.ndarray,
+        levels: np.ndarray,
+        pools: _Pools,
+        index: int,
+        weights: np.ndarray,
+        horizon_steps: int,
+        n_samples: int,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """The paths of one series (``index`` in ``pools``), its samples allotted by ``weights``."""
+        counts = allot(weights, n_samples)
+        # One draw per smoothing level: the settings that share it differ only in how many
+        # of their analogs come from the same time of day.
+        drawn, seasonal = dict.fromkeys(self._alphas(), 0), dict.fromkeys(self._alphas(), 0)
+        for (alpha, share), n in zip(self.settings, counts, strict=True):
+            drawn[alpha] += int(n)
+            seasonal[alpha] += round(share * n)
+        rows = [k for k, n in enumerate(drawn.values()) if n > 0]
+        sizes = [n for n in drawn.values() if n > 0]
+        origin = pools.origin
+        if pools.recent.size == 0:  # no analog has a whole future yet: flat paths
+            return np.repeat(levels[rows, origin - 1], sizes)[:, None].repeat(horizon_steps, axis=1)
+        n_seasonal = list(seasonal.values())
+        starts = [
+            _starts(pools.at(index, k), n, n_seasonal[k], rng) for k, n in zip(rows, sizes, strict=True)
+        ]
+        return _follow(filled, levels, np.repeat(rows, sizes), origin, np.concatenate(starts), horizon_steps)
 
     def _keep_steps(self, step_seconds: float, horizon_steps: int) -> int:
         days = max(self.lookback_seconds, self.season_days * DAY_SECONDS)
@@ -130,17 +176,16 @@ class Analog(BaseForecaster):
         return dict.fromkeys({a for a, _ in self.settings})
 
     def _cached_weights(
-        self, s: Series, filled: np.ndarray, horizon_steps: int, rng: np.random.Generator
+        self, s: Series, filled: np.ndarray, levels: np.ndarray, horizon_steps: int, rng: np.random.Generator
     ) -> np.ndarray:
         """The settings' weights, rescored once per horizon of new readings of the same series.
 
         Between rescoring, a tick costs only the final draws (see :class:`ChoiceCache`, which never
-        serves weights scored on a later history).
+        serves weights scored on a later history). ``levels`` are the history smoothed at each of
+        ``_alphas()``; smoothing is causal, so the level of any earlier origin is a prefix of them.
         """
         weights = self._cache.get(s, horizon_steps)
         if weights is None:
-            # Smoothing is causal: the level of any earlier origin is a prefix of this one.
-            levels = {alpha: _smooth(filled, alpha) for alpha in self._alphas()}
             weights = self._weights(filled, levels, _day_clock_step(s), horizon_steps, rng)
             self._cache.put(s, horizon_steps, weights)
         return weights
@@ -148,66 +193,68 @@ class Analog(BaseForecaster):
     def _weights(
         self,
         filled: np.ndarray,
-        levels: dict[float, np.ndarray],
+        levels: np.ndarray,
         step_seconds: float,
         horizon_steps: int,
         rng: np.random.Generator,
     ) -> np.ndarray:
-        """Softmax weights of the settings by CRPS on the last ``tail_origins`` horizons."""
+        """Softmax weights of the settings by CRPS on the last ``tail_origins`` horizons.
+
+        ``levels`` holds the smoothed series of each of ``_alphas()``, one row each, in that order.
+        """
         n_settings = len(self.settings)
         origins = [len(filled) - m * horizon_steps for m in range(1, self.tail_origins + 1)]
         origins = [t for t in origins if t >= 4 * horizon_steps]
         if n_settings == 1 or not origins:
             return np.eye(n_settings)[0]
         actual = np.stack([filled[t : t + horizon_steps] for t in origins])
-        at_origin = {t: self._pools(filled, levels, t, step_seconds, horizon_steps) for t in origins}
-        pools = {(a, t): at_origin[t][a] for a in levels for t in origins}
+        at_origin = [self._pools(filled, levels, t, step_seconds, horizon_steps) for t in origins]
+        row_of = {alpha: k for k, alpha in enumerate(self._alphas())}
         scores = np.empty(n_settings)
         for c, (alpha, share) in enumerate(self.settings):
+            row = row_of[alpha]
             n_seasonal = round(share * self.eval_samples)
-            paths = np.stack(
-                [
-                    _draw(
-                        filled,
-                        levels[alpha],
-                        pools[alpha, t],
-                        horizon_steps,
-                        self.eval_samples,
-                        n_seasonal,
-                        rng,
-                    )
-                    for t in origins
-                ]
+            starts = [_starts(pools.at(row), self.eval_samples, n_seasonal, rng) for pools in at_origin]
+            paths = _follow(
+                filled,
+                levels,
+                row,
+                np.repeat(origins, self.eval_samples),
+                np.concatenate(starts),
+                horizon_steps,
             )
-            scores[c] = _metrics.crps(paths, actual)
+            scores[c] = _metrics.crps(paths.reshape(len(origins), self.eval_samples, horizon_steps), actual)
         return gap_softmax(scores, self.temperature)
 
     def _pools(
         self,
         filled: np.ndarray,
-        levels: dict[float, np.ndarray],
+        levels: np.ndarray,
         origin: int,
         step_seconds: float,
         horizon_steps: int,
-    ) -> dict[float, _Pools]:
-        """Where analogs of the moment ``origin`` may start, for each smoothing level: recent moments
-        (weighted by similarity to the origin on that level) and the same time of day."""
+    ) -> _Pools:
+        """Where analogs of the moment ``origin`` may start: recent moments, weighted by similarity
+        to the origin on each smoothing level, and the same time of day.
+
+        ``filled`` is one history (shape ``(n,)``) or a stack of them (``(m, n)``), ``levels`` the
+        history smoothed at each weight (``(k, n)`` or ``(m, k, n)``); the pools' weights have the
+        shape of ``levels`` with the moments of the recent pool on the last axis.
+        """
         last_start = origin - horizon_steps  # analogs whose whole future is before the origin
         if last_start < 1:
-            empty = _Pools(origin, np.empty(0, dtype=int), None, np.empty(0, dtype=int))
-            return dict.fromkeys(levels, empty)
+            return _Pools(origin, np.empty(0, dtype=int), None, np.empty(0, dtype=int))
         recent = max(1, min(last_start, int(self.lookback_seconds // step_seconds)))
-        pool = np.arange(last_start - recent, last_start)
+        stride = -(-recent // self.pool_size) if self.pool_size else 1
+        first = last_start - 1 - (recent - 1) // stride * stride
+        pool = np.arange(first, last_start, stride)
         seasonal = _same_phase(origin, last_start, step_seconds, self.phase_seconds, self.season_days)
         if not self.similarity:
-            return dict.fromkeys(levels, _Pools(origin, pool, None, seasonal))
+            return _Pools(origin, pool, None, seasonal)
         # The typical one-step change since the pool's start: the unit of similarity on every level.
-        scale = float(np.std(np.diff(filled[pool[0] : origin]))) + 1e-12
-        lo, width = int(pool[0]), self.similarity
-        return {
-            a: _Pools(origin, pool, _similarity(level[:origin], lo, last_start, width, scale), seasonal)
-            for a, level in levels.items()
-        }
+        scale = np.std(np.diff(filled[..., pool[0] : origin], axis=-1), axis=-1) + 1e-12
+        cdf = _similarity(levels[..., :origin], pool, self.similarity, scale[..., None, None])
+        return _Pools(origin, pool, cdf, seasonal)
 
 
 def _day_clock_step(s: Series) -> float:
@@ -228,70 +275,92 @@ def _day_clock_step(s: Series) -> float:
 class _Pools:
     origin: int
     recent: np.ndarray
-    recent_cdf: np.ndarray | None  # cumulative sampling weights of ``recent``; None: uniform
+    recent_cdf: np.ndarray | None  # cumulative sampling weights of ``recent`` (last axis); None: uniform
     seasonal: np.ndarray
 
+    def at(self, *index: int) -> _Pools:
+        """The pools of one history and smoothing level, when the weights hold several."""
+        cdf = None if self.recent_cdf is None else self.recent_cdf[index]
+        return _Pools(self.origin, self.recent, cdf, self.seasonal)
 
-def _draw(
-    filled: np.ndarray,
-    smoothed: np.ndarray,
-    pools: _Pools,
-    horizon_steps: int,
-    n: int,
-    n_seasonal: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """``n`` paths from the origin: its smoothed level plus the changes that followed analogs,
-    ``n_seasonal`` of them at the same time of day (when the history holds an earlier day)."""
-    level_now = smoothed[pools.origin - 1]
-    if pools.recent.size == 0:
-        return np.full((n, horizon_steps), level_now)
+
+def _starts(pools: _Pools, n: int, n_seasonal: int, rng: np.random.Generator) -> np.ndarray:
+    """Where ``n`` analogs start, ``n_seasonal`` of them at the same time of day (when the history
+    holds an earlier day); the pools must not be empty."""
     n_seasonal = n_seasonal if pools.seasonal.size else 0
     n_recent = n - n_seasonal
+    # Indexing by ``rng.integers`` draws what ``rng.choice`` would, without its argument checks.
     if pools.recent_cdf is None:
-        recent = rng.choice(pools.recent, n_recent)
+        recent = pools.recent[rng.integers(0, pools.recent.size, n_recent)]
     else:  # inverse-CDF draws: Generator.choice(p=...) would re-validate the weights on every call
         cdf = pools.recent_cdf
         recent = pools.recent[np.searchsorted(cdf, rng.random(n_recent) * cdf[-1], side="right")]
-    starts = np.concatenate(
-        [rng.choice(pools.seasonal, n_seasonal) if n_seasonal else np.empty(0, dtype=int), recent]
-    )
+    if not n_seasonal:
+        return recent
+    return np.concatenate([pools.seasonal[rng.integers(0, pools.seasonal.size, n_seasonal)], recent])
+
+
+def _follow(
+    filled: np.ndarray,
+    levels: np.ndarray,
+    rows: np.ndarray | int,
+    origin: np.ndarray | int,
+    starts: np.ndarray,
+    horizon_steps: int,
+) -> np.ndarray:
+    """One path per analog start: the smoothed level at its origin (on that path's row of
+    ``levels``) plus the change that followed the analog, measured from the analog's smoothed level.
+    ``rows`` and ``origin`` are one per path, or one for all."""
     steps = np.arange(1, horizon_steps + 1)
-    return level_now + filled[starts[:, None] + steps[None, :]] - smoothed[starts][:, None]
+    now = np.reshape(levels[rows, origin - 1], (-1, 1))
+    return now + filled[starts[:, None] + steps] - levels[rows, starts][:, None]
 
 
-def _similarity(level: np.ndarray, lo: int, hi: int, bandwidth: float, scale: float) -> np.ndarray:
-    """Sampling weights of the past moments ``lo .. hi - 1`` by how close their level and recent
-    trend are to now's (``level[-1]``), in units of the one-step change ``scale``.
+def _similarity(
+    level: np.ndarray, moments: np.ndarray, bandwidth: float, scale: np.ndarray | float
+) -> np.ndarray:
+    """Sampling weights of the past ``moments`` (evenly spaced, ascending) by how close their level and recent
+    trend are to now's (a row's last value), in units of the one-step change ``scale``; one row of
+    weights for each row of ``level`` (any leading axes: histories, smoothing levels), with
+    ``scale`` broadcast over them.
 
-    Returned as a running sum over those moments, which is what inverse-CDF draws read; uniform
-    when every weight would underflow.
+    Returned as running sums over those moments, which is what inverse-CDF draws read; uniform
+    on a row whose every weight would underflow.
 
-    >>> cdf = _similarity(np.array([0.0, 0, 0, 0, 0, 0, 9, 9, 9, 0, 0, 0, 0, 0, 0, 0]), 6, 10, 0.5, 1.0)
-    >>> np.round(np.diff(cdf, prepend=0.0) / cdf[-1], 2).tolist()   # level 9 is unlike the present 0
+    >>> level = np.array([[0.0, 0, 0, 0, 0, 0, 9, 9, 9, 0, 0, 0, 0, 0, 0, 0]])
+    >>> cdf = _similarity(level, np.arange(6, 10), 0.5, 1.0)
+    >>> np.round(np.diff(cdf[0], prepend=0.0) / cdf[0, -1], 2).tolist()   # level 9 is unlike the present 0
     [0.0, 0.0, 0.0, 1.0]
     """
-    lag = min(5, len(level) - 1)
-    past = level[lo:hi]
-    before = level[np.maximum(np.arange(lo, hi) - lag, 0)] if lo < lag else level[lo - lag : hi - lag]
+    length = level.shape[-1]
+    lag = min(5, length - 1)
+    lo, hi = int(moments[0]), int(moments[-1]) + 1
+    stride = int(moments[1] - moments[0]) if moments.size > 1 else 1
+    past = level[..., lo:hi:stride]
+    before = (
+        level[..., np.maximum(moments - lag, 0)] if lo < lag else level[..., lo - lag : hi - lag : stride]
+    )
+    now = level[..., -1:]
     # -0.5 (level_gap² + trend_gap²) / bandwidth², written in place: this runs for every series,
     # smoothing level and tick over days of readings.
-    level_gap = past - level[-1]
+    level_gap = past - now
     level_gap *= 1.0 / (10 * scale)
     level_gap *= level_gap
     trend_gap = past - before
-    trend_gap -= level[-1] - level[-1 - lag]
+    trend_gap -= now - level[..., length - 1 - lag : length - lag]
     trend_gap *= 1.0 / (lag * scale)
     trend_gap *= trend_gap
     log_weights = level_gap
     log_weights += trend_gap
     log_weights *= -0.5 / bandwidth**2
     # In log space, so that a moment unlike any other (all weights underflowing) still has analogs.
-    top = log_weights.max()
-    if not np.isfinite(top):
-        return np.arange(1.0, hi - lo + 1)
+    top = log_weights.max(axis=-1, keepdims=True)
+    underflow = ~np.isfinite(top[..., 0])
+    top[underflow] = 0.0
     log_weights -= top
-    return np.cumsum(np.exp(log_weights, out=log_weights), out=log_weights)
+    cdf = np.cumsum(np.exp(log_weights, out=log_weights), axis=-1, out=log_weights)
+    cdf[underflow] = np.arange(1.0, moments.size + 1)
+    return cdf
 
 
 def _filled(series: Series, keep: int) -> np.ndarray:
@@ -304,14 +373,16 @@ def _filled(series: Series, keep: int) -> np.ndarray:
 
 
 def _smooth(values: np.ndarray, alpha: float) -> np.ndarray:
-    """Exponential smoothing ``L_t = alpha y_t + (1 - alpha) L_{t-1}``, started at the first reading.
+    """Exponential smoothing ``L_t = alpha y_t + (1 - alpha) L_{t-1}``, started at the first reading
+    (along the last axis).
 
     >>> _smooth(np.array([0.0, 10.0, 10.0]), 0.5).tolist()
     [0.0, 5.0, 7.5]
     """
     if alpha >= 1.0:
         return values
-    smoothed, _ = lfilter([alpha], [1.0, alpha - 1.0], values, zi=[(1.0 - alpha) * values[0]])
+    zi = (1.0 - alpha) * values[..., :1]
+    smoothed, _ = lfilter([alpha], [1.0, alpha - 1.0], values, axis=-1, zi=zi)
     return np.asarray(smoothed)
 
 

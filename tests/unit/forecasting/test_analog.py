@@ -149,12 +149,12 @@ def test_season_steps_follow_the_series_day() -> None:
 
 
 def test_analogs_are_drawn_by_similarity_and_never_from_moments_with_no_weight() -> None:
-    from foresight.forecasting.analog import _draw, _Pools, _similarity
+    from foresight.forecasting.analog import _follow, _Pools, _similarity, _starts
 
     # Two regimes: level 0 (like now, at index 149) and level 50 (unlike now) at indices 50..99.
     level = np.concatenate([np.zeros(50), np.full(50, 50.0), np.zeros(50)])
     pool = np.arange(10, 140)
-    cdf = _similarity(level, 10, 140, 0.2, 1.0)
+    cdf = _similarity(level[None], pool, 0.2, 1.0)[0]
     weights = np.diff(cdf, prepend=0.0)
     assert weights[(pool >= 50) & (pool < 100)].max() == 0.0  # e^(-0.5 (50 / 10 / 0.2)^2) underflows
     # One step ahead, a path is level_now + filled[s + 1] - level[s]; with filled[i] = level[i - 1] + i - 1
@@ -162,8 +162,47 @@ def test_analogs_are_drawn_by_similarity_and_never_from_moments_with_no_weight()
     index = np.arange(level.size, dtype=float)
     filled = np.concatenate([[0.0], level[:-1] + index[:-1]])
     pools = _Pools(150, pool, cdf, np.empty(0, dtype=int))
-    starts = _draw(filled, level, pools, 1, 4000, 0, np.random.default_rng(0))[:, 0]
+    drawn = _starts(pools, 4000, 0, np.random.default_rng(0))
+    starts = _follow(filled, level[None], 0, 150, drawn, 1)[:, 0]
     assert set(starts) <= set(pool.tolist())
     assert not ((starts >= 50) & (starts < 100)).any()
     # Moments just after the regime (their 5-step trend still falls) are drawn less than steady ones.
     assert np.mean((starts >= 100) & (starts < 105)) < 0.5 * np.mean((starts >= 110) & (starts < 115))
+
+
+def test_a_long_lookback_is_thinned_to_the_pool_size_keeping_the_newest_moment() -> None:
+    from foresight.forecasting.analog import Analog, _similarity
+
+    filled = np.sin(np.arange(5_000) / 50.0) * 100 + 500
+    levels = np.stack([filled])
+    model = Analog(pool_size=720, settings=((1.0, 0.0),))
+    pools = model._pools(filled, levels, origin=5_000, step_seconds=60, horizon_steps=30)
+    recent = model.lookback_seconds // 60  # 4,320 one-minute moments ...
+    assert pools.recent.size <= 720 and pools.recent[-1] == 5_000 - 30 - 1  # ... thinned, newest kept
+    assert (np.diff(pools.recent) == 6).all() and pools.recent[0] >= 5_000 - 30 - recent
+    # The thinned moments weigh what they weigh among all moments: thinning only leaves moments out.
+    every = np.arange(pools.recent[0], 5_000 - 30)
+    scale = np.std(np.diff(filled[every[0] :])) + 1e-12  # the unit of similarity: the one-step change
+    full = np.diff(_similarity(levels, every, 0.2, scale)[0], prepend=0.0)
+    thinned = np.diff(pools.recent_cdf[0], prepend=0.0)
+    np.testing.assert_allclose(thinned, full[::6] / full[::6].max(), rtol=1e-9, atol=1e-12)
+    # At a coarse step the same lookback has fewer moments than the pool size, and none is dropped.
+    coarse = model._pools(filled[:900], levels[:, :900], origin=900, step_seconds=600, horizon_steps=3)
+    assert (np.diff(coarse.recent) == 1).all() and coarse.recent.size == 432
+
+
+def test_histories_sampled_together_get_the_paths_they_get_one_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from foresight.forecasting import analog
+
+    rng = np.random.default_rng(3)
+    # Histories of three lengths, interleaved, so that the batch is cut into several groups and chunks.
+    lengths = [3_000, 2_000, 3_000, 700, 2_000, 3_000, 3_000, 700, 3_000, 3_000, 2_000, 3_000]
+    histories = [
+        Series(200 + np.cumsum(rng.normal(size=n)), START, 60, item_id=f"s{i}") for i, n in enumerate(lengths)
+    ]
+    together = analog.Analog().sample(histories, 30, 40, seed=5)
+    monkeypatch.setattr(analog, "_CHUNK", 1)
+    alone = analog.Analog().sample(histories, 30, 40, seed=5)
+    np.testing.assert_array_equal(together, alone)
