@@ -9,6 +9,8 @@ were chosen.
 
     .venv/bin/python hack/compare-analog-settings.py ../shared/datasets/load   # default vs previous grid
     .venv/bin/python hack/compare-analog-settings.py ../shared/datasets/load '{"sim.5": {"similarity": 0.5}}'
+    .venv/bin/python hack/compare-analog-settings.py ../shared/datasets/load \
+        '{"every moment": {"pool_size": 0}, "1,440 moments": {"pool_size": 1440}, "480 moments": {"pool_size": 480}}'
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from foresight.forecasting.analog import Analog
 TRACES = Path(__file__).with_name("forecast-traces")  # file|evaluate options, as hack/evaluate-forecasters
 VALIDATION_END = 0.8  # the test split starts here
 VALIDATION_FRACTION = 0.25  # of what is left: 60-80 % of the trace
-PREVIOUS = {"settings": [[a, s] for a in (1.0, 0.5, 0.2) for s in (0.0, 0.5)], "similarity": 0.5}
+# The grid before the current one, which weighed every moment of the lookback.
+PREVIOUS = {"settings": [[a, s] for a in (1.0, 0.5, 0.2) for s in (0.0, 0.5)], "similarity": 0.5, "pool_size": 0}
 
 
 def validation_backtest(
