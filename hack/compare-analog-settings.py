@@ -30,8 +30,15 @@ from foresight.forecasting.analog import Analog
 TRACES = Path(__file__).with_name("forecast-traces")  # file|evaluate options, as hack/evaluate-forecasters
 VALIDATION_END = 0.8  # the test split starts here
 VALIDATION_FRACTION = 0.25  # of what is left: 60-80 % of the trace
-# The grid before the current one, which weighed every moment of the lookback.
-PREVIOUS = {"settings": [[a, s] for a in (1.0, 0.5, 0.2) for s in (0.0, 0.5)], "similarity": 0.5, "pool_size": 0}
+# The grid before the current one, which weighed every moment of the lookback and scored the settings
+# on the last 6 horizons, rescored every horizon.
+PREVIOUS = {
+    "settings": [[a, s] for a in (1.0, 0.5, 0.2) for s in (0.0, 0.5)],
+    "similarity": 0.5,
+    "pool_size": 0,
+    "tail_origins": 6,
+    "rescore_horizons": 1,
+}
 
 
 def validation_backtest(

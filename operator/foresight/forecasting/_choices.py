@@ -75,12 +75,13 @@ class ChoiceCache(Generic[T]):
     same step and horizon, whose readings at the scored history's last times are the same ones: it
     never saw data beyond the decision time it is used for. A series' first choice lives 1..period
     steps (by a hash of its id), so series scored together at a cold start are rescored a few per
-    tick. ``period`` ``None`` is one horizon; ``0`` turns reuse off.
+    tick. ``period`` ``None`` is ``horizons`` horizons; ``0`` turns reuse off.
     """
 
-    def __init__(self, max_cached: int, period: int | None = None) -> None:
+    def __init__(self, max_cached: int, period: int | None = None, horizons: int = 1) -> None:
         self.max_cached = max_cached
         self.period = period
+        self.horizons = horizons
         self._entries: OrderedDict[str, _Entry[T]] = OrderedDict()
 
     def __iter__(self) -> Iterator[str]:
@@ -116,7 +117,7 @@ class ChoiceCache(Generic[T]):
         if not s.item_id or self.period == 0:
             return
         end = _end_seconds(s)
-        period = self.period or horizon_steps
+        period = self.period or self.horizons * horizon_steps
         life = 1 + zlib.crc32(s.item_id.encode()) % period if s.item_id not in self._entries else period
         self._entries[s.item_id] = _Entry(
             value=value,

@@ -21,7 +21,9 @@ The smoothing and the seasonal share are chosen per series, on the series' own r
 candidate setting forecasts the last ``tail_origins`` horizons from the history before them and is
 scored by CRPS; samples are allotted to the settings by softmax weights of their relative CRPS gap
 to the best (as :mod:`foresight.forecasting.auto` does for models). Nothing beyond the decision
-time is read. Cost is numpy only (no torch): a few small array operations per series and setting.
+time is read. The weights of a series are reused for ``rescore_horizons`` horizons of new readings,
+so a steady tick rescores one series in ``rescore_horizons * horizon`` on average. Cost is numpy
+only (no torch): a few small array operations per series and setting.
 
 Method: the "analog ensemble" of Delle Monache et al. (2013, Monthly Weather Review 141(10),
 "Probabilistic weather prediction with an analog ensemble"), here with the level anchored to a
@@ -74,11 +76,12 @@ class Analog(BaseForecaster):
         season_days: int = 7,
         phase_seconds: int = 1_800,
         settings: tuple[tuple[float, float], ...] | list[list[float]] = DEFAULT_SETTINGS,
-        tail_origins: int = 6,
+        tail_origins: int = 24,
         eval_samples: int = 50,
         temperature: float = 0.1,
         similarity: float = 0.2,
         pool_size: int = POOL_SIZE,
+        rescore_horizons: int = 4,
     ) -> None:
         self.lookback_seconds = int(lookback_seconds)
         self.season_days = int(season_days)
@@ -89,8 +92,9 @@ class Analog(BaseForecaster):
         self.temperature = float(temperature)
         self.similarity = float(similarity)
         self.pool_size = int(pool_size)
+        self.rescore_horizons = int(rescore_horizons)
         self.last_weights: list[np.ndarray] = []
-        self._cache: ChoiceCache[np.ndarray] = ChoiceCache(MAX_CACHED)
+        self._cache: ChoiceCache[np.ndarray] = ChoiceCache(MAX_CACHED, horizons=self.rescore_horizons)
 
     def config(self) -> dict[str, Any]:
         return {
@@ -103,6 +107,7 @@ class Analog(BaseForecaster):
             "temperature": self.temperature,
             "similarity": self.similarity,
             "pool_size": self.pool_size,
+            "rescore_horizons": self.rescore_horizons,
         }
 
     def _sample_batch(
