@@ -2,7 +2,8 @@
 
 ``auto`` (which models) and ``analog`` (which settings) both score their options on the last few
 horizons of each history, blend them by softmax weights of the relative CRPS gap, allot whole samples
-by those weights, and remember each series' weights for one horizon. The three pieces live here once.
+by those weights, and remember each series' weights for a period (one horizon or more). The three pieces
+live here once.
 """
 
 from __future__ import annotations
