@@ -96,7 +96,7 @@ class ChoiceCache(Generic[T]):
         entry = self._entries.get(s.item_id) if s.item_id else None
         if entry is None or self.period == 0:
             return None
-        end = _end_seconds(s)
+        end = s.end_seconds
         if (
             entry.step_seconds != s.step_seconds
             or entry.horizon_steps != horizon_steps
@@ -117,7 +117,7 @@ class ChoiceCache(Generic[T]):
         """Remember ``value``, scored on history ``s`` (series without an id are not remembered)."""
         if not s.item_id or self.period == 0:
             return
-        end = _end_seconds(s)
+        end = s.end_seconds
         period = self.period or self.horizons * horizon_steps
         life = 1 + zlib.crc32(s.item_id.encode()) % period if s.item_id not in self._entries else period
         self._entries[s.item_id] = _Entry(
@@ -131,8 +131,3 @@ class ChoiceCache(Generic[T]):
         self._entries.move_to_end(s.item_id)
         while len(self._entries) > self.max_cached:
             self._entries.popitem(last=False)
-
-
-def _end_seconds(s: Series) -> int:
-    """Unix seconds of ``s.end``, in integers (pandas arithmetic costs more than the rest of a lookup)."""
-    return int(s.start.value // 1_000_000_000) + s.step_seconds * len(s)

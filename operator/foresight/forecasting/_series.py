@@ -70,6 +70,16 @@ class Series:
         """Timestamp of the first step *after* the history (the first forecast step)."""
         return self.start + pd.Timedelta(seconds=self.step_seconds * len(self))
 
+    @property
+    def start_seconds(self) -> int:
+        """Unix seconds of ``start`` (whole seconds), without pandas arithmetic."""
+        return int(self.start.value // 1_000_000_000)
+
+    @property
+    def end_seconds(self) -> int:
+        """Unix seconds of :attr:`end`, without pandas arithmetic (a cache lookup reads it per tick)."""
+        return self.start_seconds + self.step_seconds * len(self)
+
     def clean(self) -> np.ndarray:
         """Values with broken readings turned into gaps (see the module docstring)."""
         return clean_values(self.values, self.nonnegative)
@@ -81,8 +91,7 @@ class Series:
     def timestamps(self, offset_steps: int = 0, length: int | None = None) -> np.ndarray:
         """Unix seconds of steps ``offset_steps .. offset_steps + length`` (relative to ``start``)."""
         n = len(self) if length is None else length
-        t0 = self.start.value // 1_000_000_000
-        return t0 + (offset_steps + np.arange(n, dtype=np.int64)) * self.step_seconds
+        return self.start_seconds + (offset_steps + np.arange(n, dtype=np.int64)) * self.step_seconds
 
     def head(self, length: int) -> Series:
         """The first ``length`` steps: a history ending earlier (used by backtests)."""

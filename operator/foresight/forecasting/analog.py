@@ -183,7 +183,8 @@ class Analog(BaseForecaster):
     def _cached_weights(
         self, s: Series, filled: np.ndarray, levels: np.ndarray, horizon_steps: int, rng: np.random.Generator
     ) -> np.ndarray:
-        """The settings' weights, rescored once per horizon of new readings of the same series.
+        """The settings' weights, rescored once per ``rescore_horizons`` horizons of new readings of the
+        same series.
 
         Between rescoring, a tick costs only the final draws (see :class:`ChoiceCache`, which never
         serves weights scored on a later history). ``levels`` are the history smoothed at each of

@@ -386,7 +386,7 @@ class DeepAR(BaseForecaster):
             # Only the last week (+ a margin) feeds any input: no O(history) work beyond that.
             values = s.clean()[-(self._history_needed(s.step_seconds)) :]
             filled, csum, observed = _prepare(values)
-            t0 = int(s.start.value // 1_000_000_000) + (len(s) - len(values)) * s.step_seconds
+            t0 = s.start_seconds + (len(s) - len(values)) * s.step_seconds
             rows.append(
                 _window_inputs(filled, csum, observed, 0, len(filled), horizon, s.step_seconds, t0, cfg)
             )
@@ -657,7 +657,7 @@ class DeepAR(BaseForecaster):
             if rng.random() < cfg.cold_start_fraction:
                 # Cold start: pretend the series only began a few steps before the origin.
                 first = max(0, end - int(rng.integers(8, cfg.past_length + 1)))
-            t0 = int(s.start.value // 1_000_000_000)
+            t0 = s.start_seconds
             past, obs, feats, scale = _window_inputs(
                 filled, csum, observed, first, end, p_len, s.step_seconds, t0, cfg
             )
