@@ -30,15 +30,9 @@ from foresight.forecasting.analog import Analog
 TRACES = Path(__file__).with_name("forecast-traces")  # file|evaluate options, as hack/evaluate-forecasters
 VALIDATION_END = 0.8  # the test split starts here
 VALIDATION_FRACTION = 0.25  # of what is left: 60-80 % of the trace
-# The grid before the current one, which weighed every moment of the lookback and scored the settings
-# on the last 6 horizons, rescored every horizon.
-PREVIOUS = {
-    "settings": [[a, s] for a in (1.0, 0.5, 0.2) for s in (0.0, 0.5)],
-    "similarity": 0.5,
-    "pool_size": 0,
-    "tail_origins": 6,
-    "rescore_horizons": 1,
-}
+# The settings before the current ones: no analogs at the phase of the series' cycle (the same
+# smoothing levels, with or without time-of-day analogs).
+PREVIOUS = {"settings": [[a, s] for a in (1.0, 0.3, 0.1, 0.03) for s in (0.0, 0.5)]}
 
 
 def validation_backtest(

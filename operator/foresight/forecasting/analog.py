@@ -13,11 +13,16 @@ and fixes its two weaknesses:
 * **Blindness to the time of day.** A share of the past moments ``j`` is drawn at the same time of
   day on the previous days (within ``phase_seconds``), so a daily ramp that happened every morning
   is in the paths before it happens again.
+* **Blindness to shorter cycles.** Many workloads repeat within the day: a batch job at the top of
+  every hour, a collector every minute. The series' cycle is the lag (up to a third of the lookback)
+  at which its changes correlate best with themselves, if they correlate by at least
+  ``min_cycle_correlation``; a setting may draw its analogs from the moments exactly a whole number of
+  cycles back, whose futures are at the same phase of the cycle as now's.
 
 Whole past change *paths* are sampled, so the paths keep the real correlation between steps (a
 ramp stays a ramp), which matters for the lead-window peak the planner sizes for.
 
-The smoothing and the seasonal share are chosen per series, on the series' own recent past: each
+The smoothing and the analogs' sources are chosen per series, on the series' own recent past: each
 candidate setting forecasts the last ``tail_origins`` horizons from the history before them and is
 scored by CRPS; samples are allotted to the settings by softmax weights of their relative CRPS gap
 to the best (as :mod:`foresight.forecasting.auto` does for models). Nothing beyond the decision
@@ -62,7 +67,17 @@ bounds the per-tick cost at fine steps (4,320 moments at one minute and 3 days).
 _CHUNK = 8
 """Histories smoothed and weighed together (memory: a few arrays of chunk × settings × readings)."""
 
-DEFAULT_SETTINGS = tuple((alpha, share) for alpha in (1.0, 0.3, 0.1, 0.03) for share in (0.0, 0.5))
+DEFAULT_SETTINGS = tuple(
+    (alpha, day, cycle)
+    for alpha in (1.0, 0.3, 0.1, 0.03)
+    for day, cycle in ((0.0, 0.0), (0.5, 0.0), (0.0, 1.0))
+)
+"""(smoothing weight of the newest reading, share of analogs at the same time of day, share at the
+same phase of the series' cycle); the rest are recent moments weighed by similarity."""
+
+MIN_CYCLE_CORRELATION = 0.2
+"""Least autocorrelation of a series' changes at a lag for that lag to count as its cycle. Noise's
+is about ``1/sqrt(n)``: 0.015 for three days of minutes, 0.034 for three days at five minutes."""
 
 
 class Analog(BaseForecaster):
@@ -75,26 +90,36 @@ class Analog(BaseForecaster):
         lookback_seconds: int = 3 * DAY_SECONDS,
         season_days: int = 7,
         phase_seconds: int = 1_800,
-        settings: tuple[tuple[float, float], ...] | list[list[float]] = DEFAULT_SETTINGS,
+        settings: tuple[tuple[float, ...], ...] | list[list[float]] = DEFAULT_SETTINGS,
         tail_origins: int = 24,
         eval_samples: int = 50,
         temperature: float = 0.1,
         similarity: float = 0.2,
         pool_size: int = POOL_SIZE,
         rescore_horizons: int = 4,
+        min_cycle_correlation: float = MIN_CYCLE_CORRELATION,
     ) -> None:
         self.lookback_seconds = int(lookback_seconds)
         self.season_days = int(season_days)
         self.phase_seconds = int(phase_seconds)
-        self.settings = tuple((float(a), float(s)) for a, s in settings)
+        # (alpha, day share) pairs are read as settings without cycle analogs.
+        self.settings = tuple(
+            (float(s[0]), float(s[1]), float(s[2]) if len(s) > 2 else 0.0) for s in settings
+        )
+        if any(day < 0 or cycle < 0 or day + cycle > 1 for _, day, cycle in self.settings):
+            raise ValueError(f"analog settings' shares must be >= 0 and add up to at most 1: {settings}")
         self.tail_origins = int(tail_origins)
         self.eval_samples = int(eval_samples)
         self.temperature = float(temperature)
         self.similarity = float(similarity)
         self.pool_size = int(pool_size)
         self.rescore_horizons = int(rescore_horizons)
+        self.min_cycle_correlation = float(min_cycle_correlation)
         self.last_weights: list[np.ndarray] = []
-        self._cache: ChoiceCache[np.ndarray] = ChoiceCache(MAX_CACHED, horizons=self.rescore_horizons)
+        self.last_cycles: list[int] = []
+        self._cache: ChoiceCache[tuple[np.ndarray, int]] = ChoiceCache(
+            MAX_CACHED, horizons=self.rescore_horizons
+        )
 
     def config(self) -> dict[str, Any]:
         return {
@@ -108,6 +133,7 @@ class Analog(BaseForecaster):
             "similarity": self.similarity,
             "pool_size": self.pool_size,
             "rescore_horizons": self.rescore_horizons,
+            "min_cycle_correlation": self.min_cycle_correlation,
         }
 
     def _sample_batch(
@@ -115,6 +141,7 @@ class Analog(BaseForecaster):
     ) -> np.ndarray:
         out = np.empty((len(series), n_samples, horizon_steps))
         self.last_weights = [np.empty(0)] * len(series)
+        self.last_cycles = [0] * len(series)
         clocks = [_day_clock_step(s) for s in series]
         filled = [
             _filled(s, self._keep_steps(step, horizon_steps)) for s, step in zip(series, clocks, strict=True)
@@ -133,10 +160,10 @@ class Analog(BaseForecaster):
                 pools = self._pools(block, levels, origin, step, horizon_steps)
                 for j, i in enumerate(chunk):
                     rng = np.random.default_rng([seed, i])
-                    weights = self._cached_weights(series[i], filled[i], levels[j], horizon_steps, rng)
-                    self.last_weights[i] = weights
+                    weights, cycle = self._cached_weights(series[i], filled[i], levels[j], horizon_steps, rng)
+                    self.last_weights[i], self.last_cycles[i] = weights, cycle
                     out[i] = self._draw(
-                        filled[i], levels[j], pools, j, weights, horizon_steps, n_samples, rng
+                        filled[i], levels[j], pools, j, weights, cycle, horizon_steps, n_samples, rng
                     )
         return out
 
@@ -147,26 +174,32 @@ class Analog(BaseForecaster):
         pools: _Pools,
         index: int,
         weights: np.ndarray,
+        cycle: int,
         horizon_steps: int,
         n_samples: int,
         rng: np.random.Generator,
     ) -> np.ndarray:
-        """The paths of one series (``index`` in ``pools``), its samples allotted by ``weights``."""
+        """The paths of one series (``index`` in ``pools``, ``cycle`` steps long or 0), its samples
+        allotted by ``weights``."""
         counts = allot(weights, n_samples)
         # One draw per smoothing level: the settings that share it differ only in how many
-        # of their analogs come from the same time of day.
-        drawn, seasonal = dict.fromkeys(self._alphas(), 0), dict.fromkeys(self._alphas(), 0)
-        for (alpha, share), n in zip(self.settings, counts, strict=True):
+        # of their analogs come from the same time of day or the same phase of the cycle.
+        drawn = dict.fromkeys(self._alphas(), 0)
+        seasonal, cyclic = dict.fromkeys(self._alphas(), 0), dict.fromkeys(self._alphas(), 0)
+        for (alpha, day, cyc), n in zip(self.settings, counts, strict=True):
             drawn[alpha] += int(n)
-            seasonal[alpha] += round(share * n)
+            seasonal[alpha] += round(day * n)
+            cyclic[alpha] += min(round(cyc * n), int(n) - round(day * n))
         rows = [k for k, n in enumerate(drawn.values()) if n > 0]
         sizes = [n for n in drawn.values() if n > 0]
         origin = pools.origin
         if pools.recent.size == 0:  # no analog has a whole future yet: flat paths
             return np.repeat(levels[rows, origin - 1], sizes)[:, None].repeat(horizon_steps, axis=1)
-        n_seasonal = list(seasonal.values())
+        n_seasonal, n_cyclic = list(seasonal.values()), list(cyclic.values())
+        same_phase = _same_cycle_phase(origin, horizon_steps, cycle, self._lookback_steps(pools))
         starts = [
-            _starts(pools.at(index, k), n, n_seasonal[k], rng) for k, n in zip(rows, sizes, strict=True)
+            _starts(pools.at(index, k), n, n_seasonal[k], rng, same_phase, n_cyclic[k])
+            for k, n in zip(rows, sizes, strict=True)
         ]
         return _follow(filled, levels, np.repeat(rows, sizes), origin, np.concatenate(starts), horizon_steps)
 
@@ -175,26 +208,34 @@ class Analog(BaseForecaster):
         tail = (self.tail_origins + 1) * horizon_steps
         return int(days // step_seconds) + tail + horizon_steps
 
+    def _lookback_steps(self, pools: _Pools) -> int:
+        """How far back analogs may start: the recent pool's reach."""
+        return pools.origin - 1 - int(pools.recent[0]) if pools.recent.size else 0
+
     def _alphas(self) -> dict[float, None]:
         """The settings' smoothing weights, each once, in the order the draws have always used
         (a set's, fixed for given floats): the paths of a seed stay the same."""
-        return dict.fromkeys({a for a, _ in self.settings})
+        return dict.fromkeys({a for a, _, _ in self.settings})
 
     def _cached_weights(
         self, s: Series, filled: np.ndarray, levels: np.ndarray, horizon_steps: int, rng: np.random.Generator
-    ) -> np.ndarray:
-        """The settings' weights, rescored once per ``rescore_horizons`` horizons of new readings of the
-        same series.
+    ) -> tuple[np.ndarray, int]:
+        """The settings' weights and the series' cycle (0: none), rescored once per ``rescore_horizons``
+        horizons of new readings of the same series.
 
         Between rescoring, a tick costs only the final draws (see :class:`ChoiceCache`, which never
         serves weights scored on a later history). ``levels`` are the history smoothed at each of
         ``_alphas()``; smoothing is causal, so the level of any earlier origin is a prefix of them.
         """
-        weights = self._cache.get(s, horizon_steps)
-        if weights is None:
-            weights = self._weights(filled, levels, _day_clock_step(s), horizon_steps, rng)
-            self._cache.put(s, horizon_steps, weights)
-        return weights
+        choice = self._cache.get(s, horizon_steps)
+        if choice is None:
+            step = _day_clock_step(s)
+            cycle = 0
+            if any(c > 0 for _, _, c in self.settings):
+                cycle = _cycle(filled, int(self.lookback_seconds // step), self.min_cycle_correlation)
+            choice = self._weights(filled, levels, step, horizon_steps, cycle, rng), cycle
+            self._cache.put(s, horizon_steps, choice)
+        return choice
 
     def _weights(
         self,
@@ -202,11 +243,13 @@ class Analog(BaseForecaster):
         levels: np.ndarray,
         step_seconds: float,
         horizon_steps: int,
+        cycle: int,
         rng: np.random.Generator,
     ) -> np.ndarray:
         """Softmax weights of the settings by CRPS on the last ``tail_origins`` horizons.
 
         ``levels`` holds the smoothed series of each of ``_alphas()``, one row each, in that order.
+        Settings that draw from a cycle get no weight when the series has none (``cycle`` 0).
         """
         n_settings = len(self.settings)
         origins = [len(filled) - m * horizon_steps for m in range(1, self.tail_origins + 1)]
@@ -217,10 +260,24 @@ class Analog(BaseForecaster):
         at_origin = [self._pools(filled, levels, t, step_seconds, horizon_steps) for t in origins]
         row_of = {alpha: k for k, alpha in enumerate(self._alphas())}
         scores = np.empty(n_settings)
-        for c, (alpha, share) in enumerate(self.settings):
+        for c, (alpha, day, cyc) in enumerate(self.settings):
+            if cyc > 0 and not cycle:
+                scores[c] = np.nan
+                continue
             row = row_of[alpha]
-            n_seasonal = round(share * self.eval_samples)
-            starts = [_starts(pools.at(row), self.eval_samples, n_seasonal, rng) for pools in at_origin]
+            n_seasonal = round(day * self.eval_samples)
+            n_cyclic = min(round(cyc * self.eval_samples), self.eval_samples - n_seasonal)
+            starts = [
+                _starts(
+                    pools.at(row),
+                    self.eval_samples,
+                    n_seasonal,
+                    rng,
+                    _same_cycle_phase(pools.origin, horizon_steps, cycle, self._lookback_steps(pools)),
+                    n_cyclic,
+                )
+                for pools in at_origin
+            ]
             paths = _follow(
                 filled,
                 levels,
@@ -290,20 +347,32 @@ class _Pools:
         return _Pools(self.origin, self.recent, cdf, self.seasonal)
 
 
-def _starts(pools: _Pools, n: int, n_seasonal: int, rng: np.random.Generator) -> np.ndarray:
+def _starts(
+    pools: _Pools,
+    n: int,
+    n_seasonal: int,
+    rng: np.random.Generator,
+    same_phase: np.ndarray | None = None,
+    n_cyclic: int = 0,
+) -> np.ndarray:
     """Where ``n`` analogs start, ``n_seasonal`` of them at the same time of day (when the history
-    holds an earlier day); the pools must not be empty."""
+    holds an earlier day) and ``n_cyclic`` at the same phase of the cycle (``same_phase``, when it
+    holds any); the recent pool must not be empty."""
     n_seasonal = n_seasonal if pools.seasonal.size else 0
-    n_recent = n - n_seasonal
+    n_cyclic = n_cyclic if same_phase is not None and same_phase.size else 0
+    n_recent = n - n_seasonal - n_cyclic
     # Indexing by ``rng.integers`` draws what ``rng.choice`` would, without its argument checks.
     if pools.recent_cdf is None:
         recent = pools.recent[rng.integers(0, pools.recent.size, n_recent)]
     else:  # inverse-CDF draws: Generator.choice(p=...) would re-validate the weights on every call
         cdf = pools.recent_cdf
         recent = pools.recent[np.searchsorted(cdf, rng.random(n_recent) * cdf[-1], side="right")]
-    if not n_seasonal:
-        return recent
-    return np.concatenate([pools.seasonal[rng.integers(0, pools.seasonal.size, n_seasonal)], recent])
+    if n_seasonal:
+        recent = np.concatenate([pools.seasonal[rng.integers(0, pools.seasonal.size, n_seasonal)], recent])
+    if n_cyclic:
+        assert same_phase is not None
+        recent = np.concatenate([recent, same_phase[rng.integers(0, same_phase.size, n_cyclic)]])
+    return recent
 
 
 def _follow(
@@ -409,3 +478,39 @@ def _same_phase(
         for d in range(1, days + 1)
     ]
     return np.concatenate(found) if found else np.empty(0, dtype=int)
+
+
+def _cycle(filled: np.ndarray, lookback_steps: int, min_correlation: float) -> int:
+    """The series' cycle in steps: the lag, from 2 to a third of the last ``lookback_steps`` changes,
+    at which those changes correlate best with themselves; 0 when that correlation is below
+    ``min_correlation`` (or the history is too short to tell).
+
+    >>> minutes = np.arange(3 * 1440)
+    >>> hourly = np.where(minutes % 60 < 5, 50.0, 10.0) + np.random.default_rng(0).normal(0, 1, minutes.size)
+    >>> _cycle(hourly, 3 * 1440, 0.2), _cycle(np.random.default_rng(0).normal(0, 1, 4320), 4320, 0.2)
+    (60, 0)
+    """
+    changes = np.diff(filled[-lookback_steps - 1 :])
+    if changes.size < 16:
+        return 0
+    changes = changes - changes.mean()
+    spectrum = np.fft.rfft(changes, 2 * changes.size)  # zero-padded: no wrap-around
+    auto = np.fft.irfft(spectrum * np.conj(spectrum))[: changes.size // 3]
+    if auto.size < 3 or auto[0] <= 0:
+        return 0
+    lag = int(np.argmax(auto[2:])) + 2
+    return lag if auto[lag] >= min_correlation * auto[0] else 0
+
+
+def _same_cycle_phase(origin: int, horizon_steps: int, cycle: int, lookback_steps: int) -> np.ndarray:
+    """Start indices a whole number of ``cycle`` steps before the moment ``origin - 1``, whose whole
+    future precedes the origin, at most ``lookback_steps`` back (ascending).
+
+    >>> _same_cycle_phase(origin=100, horizon_steps=6, cycle=12, lookback_steps=50).tolist()
+    [51, 63, 75, 87]
+    """
+    if cycle <= 0:
+        return np.empty(0, dtype=int)
+    now = origin - 1
+    first = now - ((horizon_steps - 1) // cycle + 1) * cycle  # the latest whose future ends before now
+    return np.arange(first, max(0, now - lookback_steps) - 1, -cycle)[::-1]

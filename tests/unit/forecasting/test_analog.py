@@ -22,7 +22,7 @@ def _series(values: np.ndarray, step: int = 60, item_id: str = "s") -> Series:
 def _weight(model: Analog, low: float, high: float) -> float:
     """The weight of the settings whose smoothing weight alpha is in ``[low, high]`` (1: no smoothing)."""
     weights = model.last_weights[0]
-    return float(sum(w for (a, _), w in zip(model.settings, weights, strict=True) if low <= a <= high))
+    return float(sum(w for (a, *_), w in zip(model.settings, weights, strict=True) if low <= a <= high))
 
 
 def test_noise_around_a_level_is_smoothed_and_a_random_walk_is_not() -> None:
@@ -67,6 +67,36 @@ def test_a_daily_ramp_is_forecast_before_it_happens() -> None:
     # paths. The analogs of similar moments and of previous mornings carry it far more often.
     persistence = Analog(settings=[[1.0, 0.0]], similarity=0.0).sample([history], 30, 400)
     assert ramps > 2 * np.mean(persistence[0, :, 15:].max(axis=1) > 150)
+
+
+def test_an_hourly_job_is_forecast_at_its_phase_of_the_hour() -> None:
+    # A job at the top of every hour (minutes 0-4) over noise; the forecast is made after minute 49.
+    minutes = np.arange(3 * 1440 + 80)
+    hourly = np.where(minutes % 60 < 5, 80.0, 20.0) + np.random.default_rng(5).normal(0, 3, minutes.size)
+    history, future = _series(hourly[:-30]), hourly[-30:]
+    model = Analog()
+    paths = model.sample([history], 30, 200)
+    assert model.last_cycles == [60]
+    median = np.median(paths[0], axis=0)
+    assert median[10:15].min() > 60 and median[:9].max() < 40 and median[16:].max() < 40
+    # Without cycle analogs the job is in a twelfth of the paths, at any minute.
+    without = Analog(settings=[s for s in model.settings if s[2] == 0]).sample([history], 30, 200)
+    assert crps(paths, future[None, :]) < 0.5 * crps(without, future[None, :])
+
+
+def test_no_cycle_in_noise_and_then_cycle_settings_get_no_weight() -> None:
+    model = Analog()
+    model.sample([_series(100 + np.random.default_rng(6).normal(0, 5, 3 * 1440))], 30, 50)
+    assert model.last_cycles == [0]
+    cyclic = [w for (_, _, cycle), w in zip(model.settings, model.last_weights[0], strict=True) if cycle]
+    assert cyclic and sum(cyclic) == 0.0
+
+
+def test_settings_whose_shares_add_up_to_more_than_all_are_refused() -> None:
+    with pytest.raises(ValueError, match="shares"):
+        Analog(settings=[[1.0, 0.5, 0.6]])
+    with pytest.raises(ValueError, match="shares"):
+        Analog(settings=[[1.0, -0.5]])
 
 
 def test_no_time_of_day_analogs_without_a_day_of_history() -> None:
@@ -124,8 +154,11 @@ def test_short_histories_give_finite_paths(length: int) -> None:
 
 
 def test_config_round_trip() -> None:
-    model = Analog(similarity=0.0, settings=[[1.0, 0.0], [0.3, 0.5]])
+    model = Analog(
+        similarity=0.0, settings=[[1.0, 0.0], [0.3, 0.5], [0.1, 0.0, 1.0]], min_cycle_correlation=0.3
+    )
     assert Analog(**model.config()).config() == model.config()
+    assert model.config()["settings"][0] == [1.0, 0.0, 0.0]  # a pair is a setting without cycle analogs
 
 
 def test_a_sped_up_day_is_a_day_when_the_series_says_how_long_it_lasts() -> None:
