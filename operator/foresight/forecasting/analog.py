@@ -108,6 +108,9 @@ class Analog(BaseForecaster):
         )
         if any(day < 0 or cycle < 0 or day + cycle > 1 for _, day, cycle in self.settings):
             raise ValueError(f"analog settings' shares must be >= 0 and add up to at most 1: {settings}")
+        levels = list(self._alphas())
+        self._rows = np.array([levels.index(a) for a, _, _ in self.settings], dtype=int)
+        self._shares = np.array([[day for _, day, _ in self.settings], [c for _, _, c in self.settings]])
         self.tail_origins = int(tail_origins)
         self.eval_samples = int(eval_samples)
         self.temperature = float(temperature)
@@ -184,18 +187,18 @@ class Analog(BaseForecaster):
         counts = allot(weights, n_samples)
         # One draw per smoothing level: the settings that share it differ only in how many
         # of their analogs come from the same time of day or the same phase of the cycle.
-        drawn = dict.fromkeys(self._alphas(), 0)
-        seasonal, cyclic = dict.fromkeys(self._alphas(), 0), dict.fromkeys(self._alphas(), 0)
-        for (alpha, day, cyc), n in zip(self.settings, counts, strict=True):
-            drawn[alpha] += int(n)
-            seasonal[alpha] += round(day * n)
-            cyclic[alpha] += min(round(cyc * n), int(n) - round(day * n))
-        rows = [k for k, n in enumerate(drawn.values()) if n > 0]
-        sizes = [n for n in drawn.values() if n > 0]
+        # (Array arithmetic: this runs for every series and tick.)
+        day = np.round(self._shares[0] * counts).astype(int)
+        cyc = np.minimum(np.round(self._shares[1] * counts).astype(int), counts - day)
+        per_level = len(self._alphas())
+        drawn = np.bincount(self._rows, counts, per_level).astype(int)
+        n_seasonal = np.bincount(self._rows, day, per_level).astype(int).tolist()
+        n_cyclic = np.bincount(self._rows, cyc, per_level).astype(int).tolist()
+        rows = np.flatnonzero(drawn).tolist()
+        sizes = drawn[rows].tolist()
         origin = pools.origin
         if pools.recent.size == 0:  # no analog has a whole future yet: flat paths
             return np.repeat(levels[rows, origin - 1], sizes)[:, None].repeat(horizon_steps, axis=1)
-        n_seasonal, n_cyclic = list(seasonal.values()), list(cyclic.values())
         same_phase = _same_cycle_phase(origin, horizon_steps, cycle, self._lookback_steps(pools))
         starts = [
             _starts(pools.at(index, k), n, n_seasonal[k], rng, same_phase, n_cyclic[k])
