@@ -13,6 +13,7 @@ from test_predictive_scaler import GROUP, PLURAL, VERSION, _cleanup, _scaler, _s
 from foresight.devcluster.handle import DevCluster, wait_for
 
 INVOKED = "Daemon 'scaler_daemon' is invoked"  # kopf's debug line when a replica starts acting on a scaler
+RESUMED = "Resuming operations"  # kopf's line when a paused replica takes over
 
 
 def test_only_one_replica_acts_and_the_other_takes_over(
@@ -54,9 +55,12 @@ def test_only_one_replica_acts_and_the_other_takes_over(
         leader = acting[0]
         follower = next(r for r in replicas if r is not leader)
         before = _status(api, namespace, app)["lastDecision"]["time"]
+        # A replica that started first resumed once before it paused for the other: only a resumption
+        # after the kill counts.
+        resumed = follower.log_path.read_text().count(RESUMED)
         leader.kill()
         # The follower resumes once the dead leader's peering record expires, and keeps deciding.
-        wait_for(lambda: "Resuming operations" in follower.log_path.read_text(), 150, what="follower resumed")
+        wait_for(lambda: follower.log_path.read_text().count(RESUMED) > resumed, 150, what="follower resumed")
         wait_for(
             lambda: _status(api, namespace, app)["lastDecision"]["time"] != before, 60, what="new decisions"
         )
