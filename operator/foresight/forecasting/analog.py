@@ -109,6 +109,7 @@ class Analog(BaseForecaster):
         if any(day < 0 or cycle < 0 or day + cycle > 1 for _, day, cycle in self.settings):
             raise ValueError(f"analog settings' shares must be >= 0 and add up to at most 1: {settings}")
         levels = list(self._alphas())
+        self._levels = len(levels)
         self._rows = np.array([levels.index(a) for a, _, _ in self.settings], dtype=int)
         self._shares = np.array([[day for _, day, _ in self.settings], [c for _, _, c in self.settings]])
         self.tail_origins = int(tail_origins)
@@ -188,12 +189,10 @@ class Analog(BaseForecaster):
         # One draw per smoothing level: the settings that share it differ only in how many
         # of their analogs come from the same time of day or the same phase of the cycle.
         # (Array arithmetic: this runs for every series and tick.)
-        day = np.round(self._shares[0] * counts).astype(int)
-        cyc = np.minimum(np.round(self._shares[1] * counts).astype(int), counts - day)
-        per_level = len(self._alphas())
-        drawn = np.bincount(self._rows, counts, per_level).astype(int)
-        n_seasonal = np.bincount(self._rows, day, per_level).astype(int).tolist()
-        n_cyclic = np.bincount(self._rows, cyc, per_level).astype(int).tolist()
+        day, cyc = self._split(counts)
+        drawn = np.bincount(self._rows, counts, self._levels).astype(int)
+        n_seasonal = np.bincount(self._rows, day, self._levels).astype(int).tolist()
+        n_cyclic = np.bincount(self._rows, cyc, self._levels).astype(int).tolist()
         rows = np.flatnonzero(drawn).tolist()
         sizes = drawn[rows].tolist()
         origin = pools.origin
@@ -210,6 +209,12 @@ class Analog(BaseForecaster):
         days = max(self.lookback_seconds, self.season_days * DAY_SECONDS)
         tail = (self.tail_origins + 1) * horizon_steps
         return int(days // step_seconds) + tail + horizon_steps
+
+    def _split(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How many of each setting's ``counts`` analogs come from the same time of day, and how many
+        from the same phase of the cycle (the rest are recent moments)."""
+        day = np.round(self._shares[0] * counts).astype(int)
+        return day, np.minimum(np.round(self._shares[1] * counts).astype(int), counts - day)
 
     def _lookback_steps(self, pools: _Pools) -> int:
         """How far back analogs may start: the recent pool's reach."""
@@ -234,7 +239,7 @@ class Analog(BaseForecaster):
         if choice is None:
             step = _day_clock_step(s)
             cycle = 0
-            if any(c > 0 for _, _, c in self.settings):
+            if self._shares[1].any():
                 cycle = _cycle(filled, int(self.lookback_seconds // step), self.min_cycle_correlation)
             choice = self._weights(filled, levels, step, horizon_steps, cycle, rng), cycle
             self._cache.put(s, horizon_steps, choice)
@@ -261,25 +266,19 @@ class Analog(BaseForecaster):
             return np.eye(n_settings)[0]
         actual = np.stack([filled[t : t + horizon_steps] for t in origins])
         at_origin = [self._pools(filled, levels, t, step_seconds, horizon_steps) for t in origins]
-        row_of = {alpha: k for k, alpha in enumerate(self._alphas())}
+        same_phase = [
+            _same_cycle_phase(pools.origin, horizon_steps, cycle, self._lookback_steps(pools))
+            for pools in at_origin
+        ]
+        n_seasonal, n_cyclic = self._split(np.full(n_settings, self.eval_samples))
         scores = np.empty(n_settings)
-        for c, (alpha, day, cyc) in enumerate(self.settings):
-            if cyc > 0 and not cycle:
+        for c, row in enumerate(self._rows):
+            if self._shares[1, c] > 0 and not cycle:
                 scores[c] = np.nan
                 continue
-            row = row_of[alpha]
-            n_seasonal = round(day * self.eval_samples)
-            n_cyclic = min(round(cyc * self.eval_samples), self.eval_samples - n_seasonal)
             starts = [
-                _starts(
-                    pools.at(row),
-                    self.eval_samples,
-                    n_seasonal,
-                    rng,
-                    _same_cycle_phase(pools.origin, horizon_steps, cycle, self._lookback_steps(pools)),
-                    n_cyclic,
-                )
-                for pools in at_origin
+                _starts(pools.at(row), self.eval_samples, n_seasonal[c], rng, phase, n_cyclic[c])
+                for pools, phase in zip(at_origin, same_phase, strict=True)
             ]
             paths = _follow(
                 filled,
@@ -473,14 +472,21 @@ def _same_phase(
     [47, 48, 49, 23, 24, 25, 0, 1]
     """
     day = int(DAY_SECONDS // step_seconds)
-    width = int(phase_seconds // step_seconds)
     if day < 2:
         return np.empty(0, dtype=int)
-    found = [
-        np.arange(max(0, length - d * day - width), min(last_start, length - d * day + width + 1))
-        for d in range(1, days + 1)
-    ]
-    return np.concatenate(found) if found else np.empty(0, dtype=int)
+    return _periods_back(length, last_start, day, int(phase_seconds // step_seconds), days)
+
+
+def _periods_back(moment: int, last_start: int, period: int, width: int, count: int) -> np.ndarray:
+    """Start indices within ``width`` steps of ``moment - d * period`` for ``d`` = 1..``count``, in
+    ``[0, last_start)``: the latest period first, each period's ascending.
+
+    >>> _periods_back(moment=30, last_start=25, period=10, width=1, count=4).tolist()
+    [19, 20, 21, 9, 10, 11, 0, 1]
+    """
+    moments = moment - period * np.arange(1, count + 1)
+    starts = (moments[:, None] + np.arange(-width, width + 1)).ravel()
+    return starts[(starts >= 0) & (starts < last_start)]
 
 
 def _cycle(filled: np.ndarray, lookback_steps: int, min_correlation: float) -> int:
@@ -514,6 +520,4 @@ def _same_cycle_phase(origin: int, horizon_steps: int, cycle: int, lookback_step
     """
     if cycle <= 0:
         return np.empty(0, dtype=int)
-    now = origin - 1
-    first = now - ((horizon_steps - 1) // cycle + 1) * cycle  # the latest whose future ends before now
-    return np.arange(first, max(0, now - lookback_steps) - 1, -cycle)[::-1]
+    return _periods_back(origin - 1, origin - horizon_steps, cycle, 0, lookback_steps // cycle)[::-1]
