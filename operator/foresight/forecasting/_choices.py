@@ -54,8 +54,7 @@ def allot(weights: np.ndarray, n: int) -> np.ndarray:
     """
     raw = weights * n
     counts = np.floor(raw).astype(int)
-    for k in np.argsort(-(raw - counts), kind="stable")[: n - counts.sum()]:
-        counts[k] += 1
+    counts[np.argsort(-(raw - counts), kind="stable")[: n - counts.sum()]] += 1
     return counts
 
 
@@ -108,7 +107,8 @@ class ChoiceCache(Generic[T]):
         if stop < len(entry.fingerprint):
             return None
         recent = clean_values(s.values[stop - len(entry.fingerprint) : stop], s.nonnegative)
-        if not np.array_equal(recent, entry.fingerprint, equal_nan=True):
+        same = recent == entry.fingerprint
+        if not same.all() and not (same | (np.isnan(recent) & np.isnan(entry.fingerprint))).all():
             return None
         self._entries.move_to_end(s.item_id)
         return entry.value

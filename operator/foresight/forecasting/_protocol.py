@@ -147,9 +147,11 @@ class BaseForecaster:
                 f"{self.name or type(self).__name__} returned non-finite paths for {len(broken)} series "
                 f"with readings: {', '.join(broken[:5])}"
             )
-        for i, s in enumerate(batch):
-            if s.nonnegative:
-                np.maximum(out[i], 0.0, out=out[i])
+        nonnegative = np.array([s.nonnegative for s in batch], dtype=bool)
+        if nonnegative.all():
+            np.maximum(out, 0.0, out=out)
+        else:
+            out[nonnegative] = np.maximum(out[nonnegative], 0.0)
         return Forecast(out, models)
 
     def _forecast_batch(
@@ -198,10 +200,9 @@ def nonfinite_items(paths: np.ndarray, series: Sequence[Series]) -> list[str]:
     >>> nonfinite_items(np.array([[[1.0]], [[np.nan]], [[np.nan]]]), batch)   # no readings: NaN is its answer
     ['#1']
     """
+    finite = np.isfinite(paths).reshape(len(series), -1).all(axis=1)
     return [
-        s.item_id or f"#{k}"
-        for k, s in enumerate(series)
-        if s.observed_count > 0 and not np.isfinite(paths[k]).all()
+        series[k].item_id or f"#{k}" for k in np.flatnonzero(~finite).tolist() if series[k].observed_count > 0
     ]
 
 

@@ -86,7 +86,11 @@ class Series:
 
     @property
     def observed_count(self) -> int:
-        return int(np.isfinite(self.clean()).sum())
+        """Readings that :meth:`clean` keeps (counted without its copy: every forecast asks)."""
+        kept = np.isfinite(self.values)
+        if self.nonnegative:
+            kept &= self.values >= 0
+        return int(np.count_nonzero(kept))
 
     def timestamps(self, offset_steps: int = 0, length: int | None = None) -> np.ndarray:
         """Unix seconds of steps ``offset_steps .. offset_steps + length`` (relative to ``start``)."""

@@ -157,6 +157,7 @@ class Analog(BaseForecaster):
         for i, (f, step) in enumerate(zip(filled, clocks, strict=True)):
             groups.setdefault((len(f), step), []).append(i)
         for (origin, step), members in groups.items():
+            same_phase: dict[int, np.ndarray] = {}
             for first in range(0, len(members), _CHUNK):
                 chunk = members[first : first + _CHUNK]
                 block = np.stack([filled[i] for i in chunk])
@@ -166,8 +167,20 @@ class Analog(BaseForecaster):
                     rng = np.random.default_rng([seed, i])
                     weights, cycle = self._cached_weights(series[i], filled[i], levels[j], horizon_steps, rng)
                     self.last_weights[i], self.last_cycles[i] = weights, cycle
+                    if cycle not in same_phase:  # the chunk's series share the origin: a few cycles
+                        same_phase[cycle] = _same_cycle_phase(
+                            origin, horizon_steps, cycle, self._lookback_steps(pools)
+                        )
                     out[i] = self._draw(
-                        filled[i], levels[j], pools, j, weights, cycle, horizon_steps, n_samples, rng
+                        filled[i],
+                        levels[j],
+                        pools,
+                        j,
+                        weights,
+                        same_phase[cycle],
+                        horizon_steps,
+                        n_samples,
+                        rng,
                     )
         return out
 
@@ -178,13 +191,13 @@ class Analog(BaseForecaster):
         pools: _Pools,
         index: int,
         weights: np.ndarray,
-        cycle: int,
+        same_phase: np.ndarray,
         horizon_steps: int,
         n_samples: int,
         rng: np.random.Generator,
     ) -> np.ndarray:
-        """The paths of one series (``index`` in ``pools``, ``cycle`` steps long or 0), its samples
-        allotted by ``weights``."""
+        """The paths of one series (``index`` in ``pools``), its samples allotted by ``weights``;
+        ``same_phase``: where analogs at now's phase of its cycle start (:func:`_same_cycle_phase`)."""
         counts = allot(weights, n_samples)
         # One draw per smoothing level: the settings that share it differ only in how many
         # of their analogs come from the same time of day or the same phase of the cycle.
@@ -198,9 +211,9 @@ class Analog(BaseForecaster):
         origin = pools.origin
         if pools.recent.size == 0:  # no analog has a whole future yet: flat paths
             return np.repeat(levels[rows, origin - 1], sizes)[:, None].repeat(horizon_steps, axis=1)
-        same_phase = _same_cycle_phase(origin, horizon_steps, cycle, self._lookback_steps(pools))
+        cdfs = pools.cdf(index)
         starts = [
-            _starts(pools.at(index, k), n, n_seasonal[k], rng, same_phase, n_cyclic[k])
+            _starts(pools, None if cdfs is None else cdfs[k], n, n_seasonal[k], rng, same_phase, n_cyclic[k])
             for k, n in zip(rows, sizes, strict=True)
         ]
         return _follow(filled, levels, np.repeat(rows, sizes), origin, np.concatenate(starts), horizon_steps)
@@ -277,7 +290,7 @@ class Analog(BaseForecaster):
                 scores[c] = np.nan
                 continue
             starts = [
-                _starts(pools.at(row), self.eval_samples, n_seasonal[c], rng, phase, n_cyclic[c])
+                _starts(pools, pools.cdf(row), self.eval_samples, n_seasonal[c], rng, phase, n_cyclic[c])
                 for pools, phase in zip(at_origin, same_phase, strict=True)
             ]
             paths = _follow(
@@ -343,14 +356,14 @@ class _Pools:
     recent_cdf: np.ndarray | None  # cumulative sampling weights of ``recent`` (last axis); None: uniform
     seasonal: np.ndarray
 
-    def at(self, *index: int) -> _Pools:
-        """The pools of one history and smoothing level, when the weights hold several."""
-        cdf = None if self.recent_cdf is None else self.recent_cdf[index]
-        return _Pools(self.origin, self.recent, cdf, self.seasonal)
+    def cdf(self, *index: int) -> np.ndarray | None:
+        """The recent pool's cumulative weights for one history and smoothing level."""
+        return None if self.recent_cdf is None else self.recent_cdf[index]
 
 
 def _starts(
     pools: _Pools,
+    cdf: np.ndarray | None,
     n: int,
     n_seasonal: int,
     rng: np.random.Generator,
@@ -359,16 +372,16 @@ def _starts(
 ) -> np.ndarray:
     """Where ``n`` analogs start, ``n_seasonal`` of them at the same time of day (when the history
     holds an earlier day) and ``n_cyclic`` at the same phase of the cycle (``same_phase``, when it
-    holds any); the recent pool must not be empty."""
+    holds any); the rest from the recent pool (which must not be empty), by the cumulative weights
+    ``cdf`` (one row of ``pools.recent_cdf``; None: uniformly)."""
     n_seasonal = n_seasonal if pools.seasonal.size else 0
     n_cyclic = n_cyclic if same_phase is not None and same_phase.size else 0
     n_recent = n - n_seasonal - n_cyclic
     # Indexing by ``rng.integers`` draws what ``rng.choice`` would, without its argument checks.
-    if pools.recent_cdf is None:
+    if cdf is None:
         recent = pools.recent[rng.integers(0, pools.recent.size, n_recent)]
     else:  # inverse-CDF draws: Generator.choice(p=...) would re-validate the weights on every call
-        cdf = pools.recent_cdf
-        recent = pools.recent[np.searchsorted(cdf, rng.random(n_recent) * cdf[-1], side="right")]
+        recent = pools.recent[cdf.searchsorted(rng.random(n_recent) * cdf[-1], side="right")]
     if n_seasonal:
         recent = np.concatenate([pools.seasonal[rng.integers(0, pools.seasonal.size, n_seasonal)], recent])
     if n_cyclic:

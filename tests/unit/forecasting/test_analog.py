@@ -205,7 +205,7 @@ def test_analogs_are_drawn_by_similarity_and_never_from_moments_with_no_weight()
     index = np.arange(level.size, dtype=float)
     filled = np.concatenate([[0.0], level[:-1] + index[:-1]])
     pools = _Pools(150, pool, cdf, np.empty(0, dtype=int))
-    drawn = _starts(pools, 4000, 0, np.random.default_rng(0))
+    drawn = _starts(pools, pools.cdf(), 4000, 0, np.random.default_rng(0))
     starts = _follow(filled, level[None], 0, 150, drawn, 1)[:, 0]
     assert set(starts) <= set(pool.tolist())
     assert not ((starts >= 50) & (starts < 100)).any()
