@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from foresight.api.v1alpha1 import predictive_scaler
+from foresight.planning._quantile import linear_quantile
 from foresight.planning.calibration import PeakCalibration
 
 __all__ = [
@@ -243,31 +244,6 @@ def record_desired(
     return (*((t, d) for t, d in history if t > cutoff), (now, desired))
 
 
-def _quantiles(ordered: np.ndarray, levels: Sequence[float]) -> list[float]:
-    """``np.quantile`` (linear method) of sorted values, without its overhead: the planner runs per minute.
-
-    >>> _quantiles(np.arange(10.0), (0.1, 0.5, 0.9)) == np.quantile(np.arange(10.0), (0.1, 0.5, 0.9)).tolist()
-    True
-    """
-    last = ordered.shape[0] - 1
-    out = []
-    for level in levels:
-        h = last * level
-        lo = math.floor(h)
-        hi = min(lo + 1, last)
-        out.append(float(ordered[lo] + (h - lo) * (ordered[hi] - ordered[lo])))
-    return out
-
-
-def _quantile_rows(ordered: np.ndarray, level: float) -> np.ndarray:
-    """Per-column quantile of a matrix sorted along axis 0."""
-    last = ordered.shape[0] - 1
-    h = last * level
-    lo = math.floor(h)
-    hi = min(lo + 1, last)
-    return ordered[lo] + (h - lo) * (ordered[hi] - ordered[lo])
-
-
 def _fmt_load(value: float, unit: str) -> str:
     """A load for a reason string: whole numbers up to a billion, then scientific notation.
 
@@ -327,7 +303,10 @@ def decide(
     start_offset = (window_start - origin).total_seconds()
     end_offset = (window_end - origin).total_seconds()
     peaks, times, values = peak_samples(paths, step_seconds, start_offset, end_offset)
-    p10, p50, p90, forecast_peak_q = _quantiles(np.sort(peaks), (0.1, 0.5, 0.9, policy.quantile))
+    ordered = np.sort(peaks)
+    p10, p50, p90, forecast_peak_q = (
+        float(linear_quantile(ordered, level, ordered=True)) for level in (0.1, 0.5, 0.9, policy.quantile)
+    )
     present = current.observed_load if policy.anchor else None
     anchored = present is not None and present > forecast_peak_q
     raw_peak_q = float(present) if anchored and present is not None else forecast_peak_q
@@ -335,7 +314,9 @@ def decide(
     peak_q = raw_peak_q * factor
     # When does the risk-level path peak? The per-point quantile is what a user would plot.
     peak_time = origin + timedelta(
-        seconds=float(times[int(np.argmax(_quantile_rows(np.sort(values, axis=0), policy.quantile)))])
+        seconds=float(
+            times[int(np.argmax(linear_quantile(np.sort(values, axis=0), policy.quantile, ordered=True)))]
+        )
     )
 
     needed = replicas_for(peak_q, policy.capacity_per_replica)

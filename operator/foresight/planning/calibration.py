@@ -39,6 +39,8 @@ from datetime import datetime
 
 import numpy as np
 
+from foresight.planning._quantile import linear_quantile
+
 __all__ = ["PeakCalibration"]
 
 
@@ -166,7 +168,7 @@ class PeakCalibration:
             return 1.0
         ratios, levels = self._as_arrays()
         if predicted_peak is not None and levels.size == ratios.size:
-            threshold = _linear_quantile(levels, 1.0 - self.high_share)
+            threshold = float(linear_quantile(levels, 1.0 - self.high_share))
             group = ratios[levels >= threshold] if predicted_peak >= threshold else ratios[levels < threshold]
             if group.size >= self.min_windows:
                 ratios = group
@@ -174,22 +176,3 @@ class PeakCalibration:
         rank = min(n, math.ceil((n + 1) * quantile)) - 1
         value = float(np.partition(ratios, rank)[rank])  # the rank-th smallest, without a full sort
         return min(max(value, self.min_factor), self.max_factor)
-
-
-def _linear_quantile(values: np.ndarray, level: float) -> float:
-    """``np.quantile(values, level)`` (its default, linear method, same arithmetic) from a partial sort.
-
-    >>> x = np.random.default_rng(0).lognormal(size=2880)
-    >>> all(_linear_quantile(x, q) == np.quantile(x, q) for q in (0.0, 0.1, 0.5, 0.8, 0.97, 1.0))
-    True
-    """
-    last = values.size - 1
-    index = last * level
-    lo = min(math.floor(index), last)
-    hi = min(lo + 1, last)
-    part = np.partition(values, (lo, hi))
-    below, above, gamma = float(part[lo]), float(part[hi]), index - lo
-    # numpy's lerp: from the nearer end, so that the result stays within [below, above]
-    if gamma >= 0.5:
-        return above - (above - below) * (1.0 - gamma)
-    return below + (above - below) * gamma
