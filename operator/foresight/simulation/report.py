@@ -260,6 +260,34 @@ _SUMMARY_HEADER = (
 )
 
 
+def single_trace_command(config: Any) -> str:
+    """The ``foresight bench`` command that replays one trace as this page's run did.
+
+    >>> from foresight.simulation import BenchConfig
+    >>> single_trace_command(BenchConfig(eval_days=14.0, ablation=True, floor_sweep=True)).split(" --")[3:]
+    ['eval-days 14', 'ablation', 'floor-sweep', 'json out.json', 'plot out.png']
+    """
+    from foresight.simulation._bench import BenchConfig
+
+    words = ["foresight bench --trace TRACE --startup 3m"]
+    if config.model != BenchConfig().model:
+        words.append(f"--model {config.model}")
+    if config.eval_days is not None:
+        words.append(f"--eval-days {config.eval_days:g}")
+    if config.sweep_days is not None:
+        words.append(f"--sweep-days {config.sweep_days:g}")
+    words += [
+        flag
+        for flag, on in (
+            ("--calibrate", config.calibrate),
+            ("--ablation", config.ablation),
+            ("--floor-sweep", config.floor_sweep),
+        )
+        if on
+    ]
+    return " ".join([*words, "--json out.json --plot out.png"])
+
+
 def page(
     results: list[dict[str, Any]],
     sections: list[str],
@@ -401,8 +429,8 @@ not this file. -->
 
 Every shared load trace (`../shared/datasets/load/`, see its README for sources) is replayed under five
 policies with a pod start-up time of {startups or f"{config.startup_seconds} s"}. Regenerate with `make bench`
-(`foresight bench-report --jobs {jobs}`: {elapsed_seconds / 60:.0f} min on {os.cpu_count()} cores); one trace:
-`foresight bench --trace TRACE --startup 3m --json out.json --plot out.png` (`--startup 10m` for slow
+(`foresight bench-report --jobs {jobs}`: {elapsed_seconds / 60:.0f} min on {os.cpu_count()} cores).
+One trace's section, to the digit: `{single_trace_command(config)}` (`--startup 10m` for slow
 start-ups: a new node, an image pull, a warm-up).
 
 ## Protocol
