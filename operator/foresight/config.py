@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         default=False, description="Let a scaler's PromQL select series of other namespaces (off = tenancy)."
     )
     namespaces: list[str] = Field(default_factory=list, description="Watch only these; empty = cluster-wide.")
+    failover_namespaces: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Namespaces whose FailoverPolicies the operator acts on ('*': any). A FailoverPolicy "
+        "taints nodes and evicts pods of every namespace, so it is a platform team's tool: one in another "
+        "namespace is refused with a status condition and never reads a signal, taints or evicts. The "
+        "chart sets its own namespace.",
+    )
     peering_name: str = Field(
         default="foresight", description="kopf peering object used for leader election."
     )
@@ -74,6 +81,17 @@ class Settings(BaseSettings):
     )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    def failover_allowed(self, namespace: str) -> bool:
+        """Whether the operator acts on FailoverPolicies in ``namespace``.
+
+        >>> platform = Settings(failover_namespaces=["platform"])
+        >>> platform.failover_allowed("team-a"), platform.failover_allowed("platform")
+        (False, True)
+        >>> Settings().failover_allowed("team-a")  # the default outside the chart: any namespace
+        True
+        """
+        return "*" in self.failover_namespaces or namespace in self.failover_namespaces
 
     def deepar_artifact_dir(self) -> Path:
         """The directory ``forecasting.get("deepar")`` loads weights from, if it holds an artifact.

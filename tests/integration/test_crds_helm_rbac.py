@@ -26,6 +26,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from foresight.config import Settings
 from foresight.devcluster import _build
 from foresight.devcluster.handle import DevCluster, wait_for
 from foresight.kube import headroom
@@ -193,6 +194,21 @@ def test_helm_install_runs_the_operator_on_a_kwok_node(
     node = core.read_node(pods[0].spec.node_name)
     assert node.metadata.labels.get("type") == "kwok"
     assert pods[0].spec.service_account_name == release["serviceAccount"]
+
+
+def test_the_chart_acts_on_failover_policies_only_in_its_own_namespace_by_default(
+    api: client.ApiClient, release: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pods = (
+        client.CoreV1Api(api)
+        .list_namespaced_pod(release["namespace"], label_selector="app.kubernetes.io/name=foresight")
+        .items
+    )
+    env = {e.name: e.value for e in pods[0].spec.containers[0].env}
+    monkeypatch.setenv("FORESIGHT_FAILOVER_NAMESPACES", env["FORESIGHT_FAILOVER_NAMESPACES"])
+    settings = Settings()  # read as the operator reads it
+    assert settings.failover_namespaces == [release["namespace"]]
+    assert not settings.failover_allowed("demo")
 
 
 # (verb, group, resource, subresource, namespace or None for cluster-wide)

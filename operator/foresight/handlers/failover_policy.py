@@ -35,6 +35,7 @@ from foresight.api.v1alpha1 import (
     failover_policy,
     parse_duration,
 )
+from foresight.config import Settings
 from foresight.handlers import _events as events
 from foresight.handlers import telemetry
 from foresight.handlers._status import NotReady, SetCondition, condition_setter, describe, every_tick, iso
@@ -128,6 +129,7 @@ async def reconcile(
     status.observed_generation = body.get("metadata", {}).get("generation")
     condition = condition_setter(status, now, status.observed_generation)
     try:
+        _check_namespace(runtime.settings, namespace)
         spec = _validate(body)
         disk_model = await _disk_model(runtime, memory, spec)
     except NotReady as exc:
@@ -182,6 +184,19 @@ def _status_of(body: dict[str, Any]) -> FailoverPolicyStatus:
         return FailoverPolicyStatus.model_validate(body.get("status") or {})
     except ValidationError:
         return FailoverPolicyStatus()
+
+
+def _check_namespace(settings: Settings, namespace: str) -> None:
+    """Refuse a policy outside the namespaces the operator acts on for FailoverPolicies: its taints and
+    evictions would reach every namespace, so a tenant must not be able to ask for them."""
+    if not settings.failover_allowed(namespace):
+        allowed = ", ".join(settings.failover_namespaces) or "none"
+        raise NotReady(
+            "NamespaceNotAllowed",
+            f"FailoverPolicies are acted on only in these namespaces: {allowed} (the operator's "
+            f"FORESIGHT_FAILOVER_NAMESPACES, chart value failover.namespaces); this one is in {namespace}, "
+            "so it reads no signal and taints or evicts nothing",
+        )
 
 
 def _validate(body: dict[str, Any]) -> FailoverPolicySpec:
@@ -566,9 +581,18 @@ async def policy_daemon(
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
-async def policy_deleted(*, name: str, namespace: str | None, body: kopf.Body, **_: Any) -> None:
-    """Remove Foresight's taints from the nodes this policy tainted, so nothing stays half-done."""
+async def policy_deleted(
+    *, name: str, namespace: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any
+) -> None:
+    """Remove Foresight's taints from the nodes this policy tainted, so nothing stays half-done.
+
+    A policy in a namespace the operator does not act on never tainted anything, and its deletion removes
+    nothing: otherwise deleting one that names another policy's taint key would lift that policy's taints.
+    """
     assert namespace is not None, "Foresight resources are namespaced"
+    runtime: Runtime = memo.runtime
+    if not runtime.settings.failover_allowed(namespace):
+        return
     try:
         spec = FailoverPolicySpec.model_validate(body.get("spec") or {})
     except ValidationError:

@@ -173,10 +173,14 @@ def _install(monkeypatch: pytest.MonkeyPatch, fake: FakeApi) -> None:
     monkeypatch.setattr(fp.events, "warn", lambda *a, **k: None)
 
 
-def _runtime(monkeypatch: pytest.MonkeyPatch, prometheus: FakePrometheus) -> tuple[Runtime, list[tuple]]:
+def _runtime(
+    monkeypatch: pytest.MonkeyPatch, prometheus: FakePrometheus, failover_namespaces: tuple[str, ...] = ("*",)
+) -> tuple[Runtime, list[tuple]]:
     runtime = Runtime(
         settings=Settings(
-            prometheus_url="https://prom.monitoring.svc:9090", prometheus_token="operator-token"
+            prometheus_url="https://prom.monitoring.svc:9090",
+            prometheus_token="operator-token",
+            failover_namespaces=list(failover_namespaces),
         ),
         batcher=ForecastBatcher(window_seconds=0),
     )
@@ -354,6 +358,37 @@ async def test_an_invalid_spec_is_reported_and_nothing_is_read(
     assert asked == [] and api.node_patches == []
 
 
+async def test_a_policy_outside_the_failover_namespaces_is_refused_and_nothing_is_read_or_written(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, asked = _runtime(monkeypatch, FakePrometheus(falling=LEAKING), failover_namespaces=("platform",))
+    status = await _reconcile(runtime, _body())  # in "ops", with a node about to fail
+    ready = _condition(status, "Ready")
+    assert ready.status == "False" and ready.reason == "NamespaceNotAllowed"
+    assert "platform" in ready.message and "ops" in ready.message
+    assert asked == [] and api.node_patches == [] and api.evicted == []
+    assert status.nodes_at_risk == [] and status.recent_actions == []
+
+    allowed, _ = _runtime(
+        monkeypatch, FakePrometheus(falling=LEAKING), failover_namespaces=("platform", "ops")
+    )
+    assert _condition(await _reconcile(allowed, _body()), "Ready").reason == "Evaluated"
+    assert api.taints("n0") == {"PreferNoSchedule", "NoSchedule"}
+
+
+async def test_deleting_a_refused_policy_lifts_no_taint_it_shares_a_key_with(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform, _ = _runtime(monkeypatch, FakePrometheus(falling=LEAKING))
+    await _reconcile(platform, _body())  # the platform's policy taints n0
+    assert api.taints("n0") == {"PreferNoSchedule", "NoSchedule"}
+    tenant, _ = _runtime(monkeypatch, FakePrometheus(), failover_namespaces=("platform",))
+    await fp.policy_deleted(name="memory", namespace="ops", body=_body(), memo=kopf.Memo(runtime=tenant))
+    assert api.taints("n0") == {"PreferNoSchedule", "NoSchedule"}
+    await fp.policy_deleted(name="memory", namespace="ops", body=_body(), memo=kopf.Memo(runtime=platform))
+    assert api.taints("n0") == set()
+
+
 def _not_ready(api: FakeApi, node: str, since: str = "2026-01-05T11:58:00Z") -> None:
     api.nodes[node]["status"]["conditions"] = [
         {"type": "Ready", "status": "False", "lastTransitionTime": since}
@@ -420,10 +455,10 @@ async def test_deleting_the_policy_removes_its_taints_and_retries_what_keeps_cha
 
     api.conflicts = 100
     with pytest.raises(kube.KeptChanging) as raised:
-        await fp.policy_deleted(name="memory", namespace="ops", body=_body())
+        await fp.policy_deleted(name="memory", namespace="ops", body=_body(), memo=kopf.Memo(runtime=runtime))
     assert isinstance(raised.value, kopf.TemporaryError) and raised.value.delay > 0
 
     api.conflicts = 1
-    await fp.policy_deleted(name="memory", namespace="ops", body=_body())
+    await fp.policy_deleted(name="memory", namespace="ops", body=_body(), memo=kopf.Memo(runtime=runtime))
     assert all(api.taints(n) == set() for n in api.nodes)
     assert fp.kube_nodes.ESCALATED_ANNOTATION not in api.nodes["n0"]["metadata"].get("annotations", {})
