@@ -487,14 +487,19 @@ ABLATION: dict[str, dict[str, Any]] = {
     "miss rate 0.01": {"target_miss_rate": 0.01},
     "miss rate 0.01, anchored": {"target_miss_rate": 0.01, "anchor": True},
     "miss rate 0.01, user's HPA": {"target_miss_rate": 0.01, "safety_net_target": None},
+    "scale-down after 60 s": {"stabilization_seconds": 60},
+    "scale-down after 60 s, quantile 0.95": {"stabilization_seconds": 60, "quantile": 0.95},
 }
-"""Variants of Foresight's default, each replayed at its one setting (fixed before any was measured):
+"""Variants of Foresight's default, each replayed at its one setting:
 
 * ``user's HPA``: the floor over an HPA at the user's own target (the HPA policy's, 70 %), not at 90 %, so
   that the policy family contains plain HPA;
 * ``miss rate 0.01``: the lead-window peak calibrated to miss 1 % of windows (``scaling.targetMissRate``);
 * ``anchored``: the peak is at least the present reading (``planning.PlanningPolicy.anchor``) before it is
-  calibrated, so the calibration learns a headroom over the present where the forecast adds nothing.
+  calibrated, so the calibration learns a headroom over the present where the forecast adds nothing;
+* ``scale-down after 60 s``: the floor falls to the highest floor desired in the last 60 s instead of 300 s
+  (``scaling.scaleDown.stabilizationSeconds``), trusting a forecast that says the load falls; with
+  ``quantile 0.95`` the savings go to the peak's headroom.
 """
 
 
@@ -504,11 +509,12 @@ def _variant_policy(ctx: _Context, settings: dict[str, Any]) -> ForesightPolicy:
     net = settings.get("safety_net_target", config.safety_net_target)
     return ForesightPolicy(
         ctx.banks["foresight"],
-        quantile=config.quantile,
+        quantile=settings.get("quantile", config.quantile),
         safety_net=HpaConfig(target_utilization=config.hpa_target if net is None else net),
         calibrate=config.calibrate,
         target_miss_rate=settings.get("target_miss_rate"),
         anchor=settings.get("anchor", False),
+        stabilization_seconds=settings.get("stabilization_seconds", ForesightPolicy.stabilization_seconds),
     )
 
 
@@ -580,7 +586,11 @@ def _floor_task(target: float) -> tuple[dict[str, Any], Run]:
 
 def _floor_target(settings: dict[str, Any], config: BenchConfig) -> float | None:
     """The HPA target of the floor sweep's point that ``settings`` (an :data:`ABLATION` entry) is, if any."""
-    if settings.get("anchor") or settings.get("target_miss_rate") != config.floor_miss_rate:
+    if (
+        settings.get("anchor")
+        or settings.get("target_miss_rate") != config.floor_miss_rate
+        or not {"quantile", "stabilization_seconds"}.isdisjoint(settings)
+    ):
         return None
     if "safety_net_target" not in settings:
         return config.safety_net_target

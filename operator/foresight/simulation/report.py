@@ -331,8 +331,8 @@ def _ablation_intro(results: list[dict[str, Any]]) -> str:
     return (
         "## Ablation\n\n"
         "Foresight's default (quantile 0.9 of the sample paths, uncalibrated, over an HPA at 90 %) against "
-        "variants that each change one or two things, replayed on the same scored days at one setting fixed "
-        f"before any was measured: {listed} (`safety_net_target: None` is the HPA policy's own target). Each "
+        "variants that each change one or two things, replayed on the same scored days at one setting each: "
+        f"{listed} (`safety_net_target: None` is the HPA policy's own target). Each "
         "cell: under-provisioned time % · replica-hours vs the oracle · under-provisioned time over HPA's at "
         "equal replica-hours (lower is better; – where HPA at that cost never under-provisions, * where "
         "HPA's frontier is extrapolated).\n"

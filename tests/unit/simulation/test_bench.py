@@ -317,6 +317,9 @@ def test_the_ablation_replays_each_variant_and_lands_on_the_page() -> None:
     assert data["ablation"]["user's HPA"]["replica_hours"] > default["replica_hours"]
     policy = _bench._variant_policy(_ctx_for(config), _bench.ABLATION["miss rate 0.01, user's HPA"])
     assert (policy.target_miss_rate, policy.safety_net.target_utilization) == (0.01, config.hpa_target)
+    faster = _bench._variant_policy(_ctx_for(config), _bench.ABLATION["scale-down after 60 s, quantile 0.95"])
+    assert (faster.stabilization_seconds, faster.quantile) == (60, 0.95)
+    assert _bench._variant_policy(_ctx_for(config), {}).stabilization_seconds == 300  # the default's
     page = report.page([data], [""], config, 1.0, 1)
     assert "### Ablation: start-up 180 s" in page
     assert page.count("| synthetic |") == 2  # the summary row and the ablation row
