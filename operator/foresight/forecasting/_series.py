@@ -87,10 +87,7 @@ class Series:
     @property
     def observed_count(self) -> int:
         """Readings that :meth:`clean` keeps (counted without its copy: every forecast asks)."""
-        kept = np.isfinite(self.values)
-        if self.nonnegative:
-            kept &= self.values >= 0
-        return int(np.count_nonzero(kept))
+        return int(np.count_nonzero(_kept(self.values, self.nonnegative)))
 
     def timestamps(self, offset_steps: int = 0, length: int | None = None) -> np.ndarray:
         """Unix seconds of steps ``offset_steps .. offset_steps + length`` (relative to ``start``)."""
@@ -115,11 +112,16 @@ class Series:
 def clean_values(values: np.ndarray, nonnegative: bool = True) -> np.ndarray:
     """Copy of ``values`` with Inf (and negatives, for non-negative series) made NaN."""
     out = np.array(values, dtype=float, copy=True)
-    bad = ~np.isfinite(out)
-    if nonnegative:
-        bad |= out < 0
-    out[bad] = np.nan
+    out[~_kept(out, nonnegative)] = np.nan
     return out
+
+
+def _kept(values: np.ndarray, nonnegative: bool) -> np.ndarray:
+    """Which readings are real: finite, and not negative in a non-negative series."""
+    kept = np.isfinite(values)
+    if nonnegative:
+        kept &= values >= 0
+    return kept
 
 
 def interpolate_gaps(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

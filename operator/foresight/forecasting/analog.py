@@ -211,9 +211,8 @@ class Analog(BaseForecaster):
         origin = pools.origin
         if pools.recent.size == 0:  # no analog has a whole future yet: flat paths
             return np.repeat(levels[rows, origin - 1], sizes)[:, None].repeat(horizon_steps, axis=1)
-        cdfs = pools.cdf(index)
         starts = [
-            _starts(pools, None if cdfs is None else cdfs[k], n, n_seasonal[k], rng, same_phase, n_cyclic[k])
+            _starts(pools, pools.cdf(index, k), n, n_seasonal[k], rng, same_phase, n_cyclic[k])
             for k, n in zip(rows, sizes, strict=True)
         ]
         return _follow(filled, levels, np.repeat(rows, sizes), origin, np.concatenate(starts), horizon_steps)

@@ -586,10 +586,9 @@ def _floor_task(target: float) -> tuple[dict[str, Any], Run]:
 
 def _floor_target(settings: dict[str, Any], config: BenchConfig) -> float | None:
     """The HPA target of the floor sweep's point that ``settings`` (an :data:`ABLATION` entry) is, if any."""
-    if (
-        settings.get("anchor")
-        or settings.get("target_miss_rate") != config.floor_miss_rate
-        or not {"quantile", "stabilization_seconds"}.isdisjoint(settings)
+    # A floor point sets the miss rate and the HPA's target and nothing else.
+    if set(settings) - {"target_miss_rate", "safety_net_target"} or (
+        settings.get("target_miss_rate") != config.floor_miss_rate
     ):
         return None
     if "safety_net_target" not in settings:
