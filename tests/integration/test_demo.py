@@ -265,7 +265,11 @@ def test_pods_ready_before_the_load_crossed_their_capacity(demo: Record) -> None
     start, peak = demo.load[0][1], max(v for _, v in demo.load)
     # Not vacuous: the surge needed several more pods than at its start, and they came from the floor.
     assert len(levels) >= 4 and peak >= 1.8 * start, (start, peak, levels)
-    assert not late, f"pods Ready only after the load needed them (needed, when, Ready then): {late}"
+    assert not late, (
+        f"pods Ready only after the load needed them (needed, when, Ready then): {late}; "
+        f"floors {_floors(demo)}; evicted {sorted(evicted.items(), key=lambda kv: kv[1][0])}; "
+        f"Ready {sorted(ready_at.values())}"
+    )
     first_raise = _floors(demo)[0][0]
     added = sorted(at for at in ready_at.values() if at > first_raise)
     assert len(added) >= len(levels), "the pods that served the surge were asked for by the raised floor"

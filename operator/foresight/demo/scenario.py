@@ -3,7 +3,7 @@
 Pure code: manifests and kwok stages are plain dicts, and the accelerated trace is computed from the
 shared one, so all of it can be unit-tested without a cluster.
 
-**The surge.** NASA's HTTP log on Thursday 1995-08-10, from 08:30 to 15:00 UTC: the US morning, when
+**The surge.** NASA's HTTP log on Thursday 1995-08-10, from 07:00 to 15:00 UTC: the US morning, when
 traffic climbs from about 15 to 65 requests per minute, as it does every weekday. The demo replays it
 :data:`ACCELERATION` (60) times faster than it happened, history included, so one minute of the log
 passes in one second and its requests arrive sixty times as fast: the log's requests per minute are
@@ -30,8 +30,15 @@ from typing import Any
 import yaml
 
 TRACE_FILE = "nasa_http_1995_requests_per_minute.csv"
-NOW_AT = datetime(1995, 8, 10, 8, 30, tzinfo=UTC)
-"""Trace time placed on the cluster's start: the quiet early morning before the ramp."""
+NOW_AT = datetime(1995, 8, 10, 7, 0, tzinfo=UTC)
+"""Trace time placed on the cluster's clock start: four quiet hours (240 s) before the ramp.
+
+The clock starts at the whole minute before the cluster's Prometheus does, and the demo applies its
+workload once the cluster is up: 30-60 s later on an idle machine, more on a busy one. The leaking node is
+drained about 70-90 s after that. The drain takes its pods' capacity away for a start-up (60 s): over
+before the ramp it costs nothing, during it the load can need those pods. The quiet keeps the drain
+before the ramp with a minute or two to spare.
+"""
 END_AT = datetime(1995, 8, 10, 15, 0, tzinfo=UTC)
 """Trace time at which the narration stops watching the load (the afternoon plateau)."""
 ACCELERATION = 60
