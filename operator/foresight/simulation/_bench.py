@@ -214,6 +214,11 @@ def _pareto(points: Iterable[dict[str, Any]]) -> tuple[list[float], list[float]]
     return xs, ys
 
 
+def _swept_to(points: Iterable[dict[str, Any]]) -> float:
+    """The most replica-hours a sweep spent at any usable setting."""
+    return max(p["replica_hours"] for p in points if p.get("sized_by", "samples") != "unresolved")
+
+
 def _between(y0: float, y1: float, share: float) -> float:
     """Under-provisioned time ``share`` of the way from ``y0`` to ``y1``: log-linear, as the curve is convex.
 
@@ -247,6 +252,50 @@ def frontier_at(points: list[dict[str, Any]], replica_hours: float) -> tuple[flo
     i = int(np.searchsorted(xs, replica_hours))
     share = (replica_hours - xs[i - 1]) / (xs[i] - xs[i - 1])
     return _between(ys[i - 1], ys[i], share), False
+
+
+FRONTIER_RATIO_POINTS = 41
+"""Evenly spaced replica-hours at which :func:`frontier_ratio` compares two frontiers."""
+
+
+def frontier_ratio(
+    ours: list[dict[str, Any]],
+    theirs: list[dict[str, Any]],
+    resolution_pct: float,
+    points: int = FRONTIER_RATIO_POINTS,
+) -> tuple[float, float, float]:
+    """Geometric mean of ``ours`` ÷ ``theirs`` under-provisioned time over the replica-hours both reach.
+
+    The one-point ratio compares the frontiers at Foresight's default setting only, so it also judges
+    where that setting sits. This one compares them along the whole stretch of cost both sweeps cover
+    (interpolated as :func:`frontier_at`; past a frontier's last point, up to the most its sweep spent, the
+    last point's value holds, as a setting that cheap is still there to choose). Under-provisioned time below
+    ``resolution_pct`` (one tick of the scored time: the least a replay can measure) counts as that much,
+    so that a frontier which reaches 0 stays comparable. Returns ``(ratio, low, high)``: the ratio and
+    the stretch of replica-hours; NaN where the frontiers share no stretch.
+
+    >>> def points(*pairs): return [{"replica_hours": x, "under_provisioned_pct": y} for x, y in pairs]
+    >>> ours, theirs = points((10, 2.0), (30, 0.5)), points((20, 2.0), (40, 0.5))
+    >>> ratio, low, high = frontier_ratio(ours, theirs, 0.01)
+    >>> round(ratio, 3), low, high  # at 20 replica-hours 1.0 against 2.0, at 30: 0.5 against 1.0
+    (0.5, 20, 30)
+    >>> frontier_ratio(ours[:1], theirs, 0.01)[0]  # no shared stretch
+    nan
+    """
+    xo, _ = _pareto(ours)
+    xt, _ = _pareto(theirs)
+    if not xo or not xt:
+        return math.nan, math.nan, math.nan
+    # Past a frontier's last point its settings cost more for no less violation: it holds that last value.
+    low, high = max(xo[0], xt[0]), min(_swept_to(ours), _swept_to(theirs))
+    if not low < high:
+        return math.nan, math.nan, math.nan
+    logs = [
+        math.log(max(frontier_at(ours, x)[0], resolution_pct))
+        - math.log(max(frontier_at(theirs, x)[0], resolution_pct))
+        for x in np.linspace(low, high, points)
+    ]
+    return math.exp(float(np.mean(logs))), low, high
 
 
 def slo_crossing(points: list[dict[str, Any]], under_pct: float) -> tuple[float, bool]:
@@ -958,7 +1007,7 @@ def run_benchmark(
                 ]
         report("seed-paper comparison", 0, 1)
         seed_terms = _seed_terms(ctx, frontier, metrics, default_hours, jobs)
-    summary = _summary(config, metrics, frontier)
+    summary = _summary(config, metrics, frontier, 100.0 / max(int(np.isfinite(sweep_load.demand).sum()), 1))
     for name, target in reused.items():
         variants[name] = next(p for p in floor_points if p["safety_net_target"] == target)
     ablation = _ablation(
@@ -1119,7 +1168,10 @@ def _ablation(
 
 
 def _summary(
-    config: BenchConfig, metrics: dict[str, dict[str, float]], frontier: dict[str, list[dict[str, Any]]]
+    config: BenchConfig,
+    metrics: dict[str, dict[str, float]],
+    frontier: dict[str, list[dict[str, Any]]],
+    resolution_pct: float,
 ) -> dict[str, Any]:
     nan = math.nan
     summary: dict[str, Any] = {
@@ -1153,6 +1205,13 @@ def _summary(
             ratio = point["under_provisioned_pct"] / hpa_under
             summary["under_provisioned_ratio_vs_hpa"] = ratio
             summary["gap_closed"] = 1.0 - ratio
+    summary["frontier_ratio"], summary["frontier_ratio_replica_hours"] = {}, {}
+    for other in HPA_FAMILIES:
+        if frontier.get("foresight") and frontier.get(other):
+            ratio, low, high = frontier_ratio(frontier["foresight"], frontier[other], resolution_pct)
+            summary["frontier_ratio"][other] = ratio
+            summary["frontier_ratio_replica_hours"][other] = [low, high]
+    summary["frontier_ratio_vs_hpa"] = summary["frontier_ratio"].get("hpa", nan)
     at_slo: dict[str, float] = {}
     bracketed: dict[str, bool] = {}
     for family, points in frontier.items():

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from foresight.planning import PeakCalibration
-from foresight.simulation._bench import BenchResult
+from foresight.simulation._bench import FRONTIER_RATIO_POINTS, BenchResult
 
 __all__ = ["TARGETS", "busiest_window", "markdown_section", "page", "protocol_text", "save_plot"]
 
@@ -219,6 +219,7 @@ def markdown_section(result: BenchResult, image: str | None, seconds: float | No
         ("Holt-Winters under-prov. % at equal replica-hours", "holt-winters" + equal, None),
         ("FFT under-prov. % at equal replica-hours", "fft" + equal, None),
         ("ratio Foresight / HPA", "under_provisioned_ratio_vs_hpa", "under_provisioned_ratio_vs_hpa"),
+        ("frontier ratio Foresight / HPA (whole shared stretch)", "frontier_ratio_vs_hpa", None),
         ("replica-hours vs oracle", "replica_hours_vs_oracle", None),
         (
             "replica-hours at ≤ 0.1 % under-prov., vs HPA",
@@ -238,6 +239,24 @@ def markdown_section(result: BenchResult, image: str | None, seconds: float | No
     notes = _flags(summary)
     if notes:
         lines += ["", "Flags: " + "; ".join(notes) + "."]
+    oracle_hours = (data["policies"].get("oracle") or {}).get("replica_hours")
+    stretches = summary.get("frontier_ratio_replica_hours") or {}
+    if summary.get("frontier_ratio") and oracle_hours:
+        parts = []
+        for family, ratio in summary["frontier_ratio"].items():
+            low, high = stretches.get(family) or (None, None)
+            stretch = (
+                ""
+                if _fmt(ratio) == "–" or low is None
+                else f" ({low / oracle_hours:.2f}–{high / oracle_hours:.2f}×)"
+            )
+            parts.append(f"{family} {_fmt(ratio, 2)}{stretch}")
+        ratios = ", ".join(parts)
+        lines += [
+            "",
+            "Frontier ratio, Foresight's under-provisioned time over each policy's along the replica-hours "
+            f"both reach (that stretch, in multiples of the oracle's replica-hours): {ratios}.",
+        ]
     at_slo = summary.get("replica_hours_at_slo") or {}
     if at_slo:
         needs = ", ".join(f"{k} {_fmt(v, 1)}" for k, v in at_slo.items())
@@ -253,10 +272,10 @@ def markdown_section(result: BenchResult, image: str | None, seconds: float | No
 
 
 _SUMMARY_HEADER = (
-    "| trace | Foresight model | unseen | under-prov. ratio vs HPA (≤ 0.5) "
+    "| trace | Foresight model | unseen | under-prov. ratio vs HPA (≤ 0.5) | frontier ratio vs HPA "
     "| replica-h at SLO vs HPA (≤ 0.85) | vs Holt-Winters (< 1) | vs FFT (< 1) "
     "| replica-h vs oracle | flags |\n"
-    "|---|---|---|---:|---:|---:|---:|---:|---|"
+    "|---|---|---|---:|---:|---:|---:|---:|---:|---|"
 )
 
 
@@ -371,7 +390,7 @@ def _summary_table(results: list[dict[str, Any]]) -> str:
 
         def cell(key: str, digits: int = 2, s: dict[str, Any] = s) -> str:
             value = s.get(key)
-            if value is None:
+            if value is None or not math.isfinite(value):
                 return "–"
             if key not in TARGETS:
                 return f"{value:.{digits}f}"
@@ -381,7 +400,8 @@ def _summary_table(results: list[dict[str, Any]]) -> str:
         flags = len(_flags(s))
         rows.append(
             f"| {data['trace']} | {data.get('model', '')} | {_fmt(unseen)} | "
-            f"{cell('under_provisioned_ratio_vs_hpa')} | {cell('replica_hours_at_slo_vs_hpa')} | "
+            f"{cell('under_provisioned_ratio_vs_hpa')} | {cell('frontier_ratio_vs_hpa')} | "
+            f"{cell('replica_hours_at_slo_vs_hpa')} | "
             f"{cell('replica_hours_at_slo_vs_holt_winters')} | {cell('replica_hours_at_slo_vs_fft')} | "
             f"{cell('replica_hours_vs_oracle')} | {flags or ''} |"
         )
@@ -495,7 +515,11 @@ start-ups: a new node, an image pull, a warm-up).
   Foresight's default replica-hours are bracketed by swept points; what still is not is flagged.
   Comparisons "at equal replica-hours" interpolate a frontier (dominated points dropped) log-linearly in
   under-provisioned time, which is convex in replica-hours; "replica-hours at the SLO" is where a frontier
-  crosses 0.1 %, interpolated the same way.
+  crosses 0.1 %, interpolated the same way. The ratio at equal replica-hours compares at Foresight's
+  default setting only, so it also judges where that setting sits; the **frontier ratio** compares the
+  whole frontiers: the geometric mean of Foresight's under-provisioned time over the other policy's at
+  {FRONTIER_RATIO_POINTS} evenly spaced replica-hours across the stretch both sweeps reach (never
+  extrapolated; time below one tick of the scored days counts as one tick, the least a replay measures).
 * **Surges.** A surge is a ramp a person would call one: within 15 minutes, the replicas needed rise by at
   least 3 (15 % of the peak) and by at least 50 % over their lowest point, and stay risen for 5 minutes.
   It runs from that lowest point to its highest load; it is served in time when no tick of it is

@@ -26,6 +26,7 @@ from foresight.simulation import (
     build_forecast_bank,
     demand_on_grid,
     frontier_at,
+    frontier_ratio,
     model_exposure,
     quantile_sizing,
     run_benchmark,
@@ -88,6 +89,8 @@ def test_summary_keeps_its_contract_and_adds_the_new_figures(result: Any) -> Non
         assert summary["gap_closed"] == pytest.approx(1 - summary["under_provisioned_ratio_vs_hpa"])
     assert summary["seconds"] > 0 and summary["model_unseen"] is True
     assert data["model_exposure"].startswith("counting: untrained")
+    assert set(summary["frontier_ratio"]) == {"hpa", "holt-winters", "fft"}
+    assert summary["frontier_ratio_vs_hpa"] == summary["frontier_ratio"]["hpa"]
     for family in ("hpa", "holt-winters", "fft", "foresight"):  # a flag for every policy
         assert isinstance(summary[f"{family}_interpolation_extrapolated"], bool)
         assert isinstance(summary["replica_hours_at_slo_bracketed"][family], bool)
@@ -172,6 +175,31 @@ def test_frontier_is_log_linear_between_points() -> None:
     hours, bracketed = slo_crossing(points, 10 * math.exp(-2.5))
     assert hours == pytest.approx(25.0) and bracketed
     assert slo_crossing(points, 5.0) == (10.0, False)  # only an upper bound: the cheapest point holds it
+
+
+def test_frontier_ratio_judges_the_whole_frontier_not_the_default_point() -> None:
+    """A frontier that dips at one cost but loses elsewhere is not credited with the dip."""
+
+    def pts(*pairs: tuple[float, float]) -> list[dict[str, float]]:
+        return [{"replica_hours": x, "under_provisioned_pct": y} for x, y in pairs]
+
+    hpa = pts((10.0, 1.0), (20.0, 0.1), (40.0, 0.01))
+    # Ten times better than HPA at 20 replica-hours, equal at 10 and only half as good at 40.
+    dip = pts((10.0, 1.0), (20.0, 0.01), (40.0, 0.005))
+    assert frontier_at(dip, 20.0)[0] / frontier_at(hpa, 20.0)[0] == pytest.approx(0.1)
+    ratio, low, high = frontier_ratio(dip, hpa, resolution_pct=0.001)
+    assert (low, high) == (10.0, 40.0) and 0.1 < ratio < 0.6
+    # Uniformly half of HPA's everywhere: exactly 0.5, wherever the default sits.
+    half = pts(*((p["replica_hours"], p["under_provisioned_pct"] / 2) for p in hpa))
+    assert frontier_ratio(half, hpa, resolution_pct=0.001)[0] == pytest.approx(0.5)
+    # Only the stretch both reach counts; none shared is NaN, not a number made up by extrapolation.
+    assert frontier_ratio(pts((30.0, 0.5), (50.0, 0.05)), hpa, 0.001)[1:] == (30.0, 40.0)
+    assert math.isnan(frontier_ratio(pts((50.0, 0.05), (60.0, 0.01)), hpa, 0.001)[0])
+    # A frontier that reaches 0 counts as one tick's worth, so the ratio stays finite; it holds 0 up to
+    # its dearest setting (40 replica-hours), where HPA needs 0.01 %: ten ticks' worth.
+    zero = pts((10.0, 0.5), (20.0, 0.0), (40.0, 0.0))
+    ratio, low, high = frontier_ratio(zero, hpa, resolution_pct=0.001)
+    assert math.isfinite(ratio) and ratio < 0.5 and (low, high) == (10.0, 40.0)
 
 
 def test_extreme_quantiles_are_not_read_off_a_few_paths() -> None:
