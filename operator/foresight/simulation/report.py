@@ -518,8 +518,9 @@ start-ups: a new node, an image pull, a warm-up).
   crosses 0.1 %, interpolated the same way. The ratio at equal replica-hours compares at Foresight's
   default setting only, so it also judges where that setting sits; the **frontier ratio** compares the
   whole frontiers: the geometric mean of Foresight's under-provisioned time over the other policy's at
-  {FRONTIER_RATIO_POINTS} evenly spaced replica-hours across the stretch both sweeps reach (never
-  extrapolated; time below one tick of the scored days counts as one tick, the least a replay measures).
+  {FRONTIER_RATIO_POINTS} evenly spaced replica-hours across the stretch both sweeps reach (past a
+  frontier's last point, up to its dearest swept setting, that point's value holds; time below one tick of
+  the scored days counts as one tick, the least a replay measures).
 * **Surges.** A surge is a ramp a person would call one: within 15 minutes, the replicas needed rise by at
   least 3 (15 % of the peak) and by at least 50 % over their lowest point, and stay risen for 5 minutes.
   It runs from that lowest point to its highest load; it is served in time when no tick of it is
