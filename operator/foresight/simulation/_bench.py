@@ -202,9 +202,13 @@ class BenchResult:
 # -- frontier arithmetic ----------------------------------------------------------------------------------
 
 
+def _usable(points: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The swept points a frontier is made of: all but quantiles neither the paths nor calibration resolve."""
+    return [p for p in points if p.get("sized_by", "samples") != "unresolved"]
+
+
 def _pareto(points: Iterable[dict[str, Any]]) -> tuple[list[float], list[float]]:
-    usable = [p for p in points if p.get("sized_by", "samples") != "unresolved"]
-    ordered = sorted(usable, key=lambda p: (p["replica_hours"], p["under_provisioned_pct"]))
+    ordered = sorted(_usable(points), key=lambda p: (p["replica_hours"], p["under_provisioned_pct"]))
     xs: list[float] = []
     ys: list[float] = []
     for p in ordered:
@@ -216,7 +220,7 @@ def _pareto(points: Iterable[dict[str, Any]]) -> tuple[list[float], list[float]]
 
 def _swept_to(points: Iterable[dict[str, Any]]) -> float:
     """The most replica-hours a sweep spent at any usable setting."""
-    return max(p["replica_hours"] for p in points if p.get("sized_by", "samples") != "unresolved")
+    return max(p["replica_hours"] for p in _usable(points))
 
 
 def _between(y0: float, y1: float, share: float) -> float:
@@ -1076,7 +1080,7 @@ def _seed_terms(
     oracle = metrics.get("oracle")
     at_slo = table["at_slo"]
     for family in ("hpa", "foresight"):
-        usable = [p for p in frontier.get(family, []) if p.get("sized_by", "samples") != "unresolved"]
+        usable = _usable(frontier.get(family, []))
         holding = [p for p in usable if p["under_provisioned_pct"] <= SLO_UNDER_PROVISIONED_PCT]
         if holding:
             best = min(holding, key=lambda p: p["replica_hours"])

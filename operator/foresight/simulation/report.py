@@ -245,11 +245,8 @@ def markdown_section(result: BenchResult, image: str | None, seconds: float | No
         parts = []
         for family, ratio in summary["frontier_ratio"].items():
             low, high = stretches.get(family) or (None, None)
-            stretch = (
-                ""
-                if _fmt(ratio) == "–" or low is None
-                else f" ({low / oracle_hours:.2f}–{high / oracle_hours:.2f}×)"
-            )
+            defined = ratio is not None and math.isfinite(ratio) and low is not None
+            stretch = f" ({low / oracle_hours:.2f}–{high / oracle_hours:.2f}×)" if defined else ""
             parts.append(f"{family} {_fmt(ratio, 2)}{stretch}")
         ratios = ", ".join(parts)
         lines += [

@@ -178,13 +178,13 @@ def test_frontier_is_log_linear_between_points() -> None:
 
 
 def test_frontier_ratio_judges_the_whole_frontier_not_the_default_point() -> None:
-    """A frontier that dips at one cost but loses elsewhere is not credited with the dip."""
+    """A frontier that dips at one cost is credited with the dip only where it has it."""
 
     def pts(*pairs: tuple[float, float]) -> list[dict[str, float]]:
         return [{"replica_hours": x, "under_provisioned_pct": y} for x, y in pairs]
 
     hpa = pts((10.0, 1.0), (20.0, 0.1), (40.0, 0.01))
-    # Ten times better than HPA at 20 replica-hours, equal at 10 and only half as good at 40.
+    # HPA's under-provisioned time times 1 at 10 replica-hours, 0.1 at 20 and 0.5 at 40.
     dip = pts((10.0, 1.0), (20.0, 0.01), (40.0, 0.005))
     assert frontier_at(dip, 20.0)[0] / frontier_at(hpa, 20.0)[0] == pytest.approx(0.1)
     ratio, low, high = frontier_ratio(dip, hpa, resolution_pct=0.001)
