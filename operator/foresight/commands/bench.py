@@ -284,7 +284,9 @@ def bench(
             f"Foresight vs HPA: under-provisioned ratio at equal replica-hours "
             f"{_number(summary['under_provisioned_ratio_vs_hpa'])} (whole frontiers: "
             f"{_number(summary['frontier_ratio_vs_hpa'])}); replica-hours at the SLO "
-            f"{_number(summary['replica_hours_at_slo_vs_hpa'])}; replica-hours vs oracle "
+            f"{_number(summary['replica_hours_at_slo_vs_hpa'])} (least possible "
+            f"{_number(summary['replica_hours_at_slo_least_vs_hpa'])}, HPA's excess over the oracle saved "
+            f"{_number(summary['slo_excess_saved'])}); replica-hours vs oracle "
             f"{_number(summary['replica_hours_vs_oracle'])}; model unseen: {summary.get('model_unseen')}; "
             f"{summary['seconds']:.0f} s"
         )

@@ -20,13 +20,16 @@ from foresight.simulation import (
     BenchConfig,
     ClusterConfig,
     ForesightPolicy,
+    OraclePolicy,
     Trace,
     Workload,
     _bench,
     build_forecast_bank,
+    cost_metrics,
     demand_on_grid,
     frontier_at,
     frontier_ratio,
+    least_replica_hours,
     model_exposure,
     quantile_sizing,
     run_benchmark,
@@ -200,6 +203,50 @@ def test_frontier_ratio_judges_the_whole_frontier_not_the_default_point() -> Non
     zero = pts((10.0, 0.5), (20.0, 0.0), (40.0, 0.0))
     ratio, low, high = frontier_ratio(zero, hpa, resolution_pct=0.001)
     assert math.isfinite(ratio) and ratio < 0.5 and (low, high) == (10.0, 40.0)
+
+
+def test_no_run_holds_the_slo_below_the_least_possible_replica_hours(result: Any) -> None:
+    """The bound is below every swept point that holds the SLO, and tight where start-ups are free."""
+    summary = result.summary
+    least = summary["replica_hours_at_slo_least"]
+    holding = [
+        p["replica_hours"]
+        for points in result.frontier.values()
+        for p in points
+        if p["under_provisioned_pct"] <= _bench.SLO_UNDER_PROVISIONED_PCT
+    ]
+    assert holding and 0 < least <= min(holding)
+    assert least < result.metrics["oracle"]["replica_hours"]  # the oracle pays start-ups; the bound does not
+    assert summary["replica_hours_at_slo_least_vs_hpa"] == pytest.approx(
+        least / summary["replica_hours_at_slo"]["hpa"]
+    )
+    # HPA holds the SLO at 200 replica-hours, Foresight at 160, the oracle at 120: half the excess saved.
+    frontier = {
+        "hpa": [
+            {"replica_hours": 200.0, "under_provisioned_pct": 0.1},
+            {"replica_hours": 150, "under_provisioned_pct": 2.0},
+        ],
+        "foresight": [{"replica_hours": 160.0, "under_provisioned_pct": 0.1}],
+        "oracle": [{"replica_hours": 120.0, "under_provisioned_pct": 0.0}],
+    }
+    made = _bench._summary(CONFIG, {}, frontier, 0.001, least_hours=110.0)
+    assert (made["replica_hours_at_slo_least_vs_hpa"], made["slo_excess_saved"]) == (0.55, 0.5)
+    assert math.isnan(
+        _bench._summary(CONFIG, {}, {**frontier, "foresight": []}, 0.001, 110.0)["slo_excess_saved"]
+    )
+    # With instant start-ups the oracle pays exactly each tick's need: the bound at 0 % is its cost, and at
+    # 0.1 % it lets go of no more than the busiest 0.1 % of ticks.
+    load = result.workload
+    cluster = ClusterConfig(
+        capacity_per_replica=result.capacity_per_replica, startup_seconds=0, tick_seconds=load.tick_seconds
+    )
+    oracle = cost_metrics(simulate(OraclePolicy(), load, cluster, 1), load, result.capacity_per_replica)
+    exact = least_replica_hours(load, result.capacity_per_replica, 1, 0.0)
+    assert oracle["under_provisioned_pct"] == 0 and oracle["replica_hours"] == pytest.approx(exact)
+    ticks = int(np.isfinite(load.demand).sum())
+    lost = exact - least_replica_hours(load, result.capacity_per_replica, 1, 0.1)
+    peak = float(np.nanmax(load.demand)) / result.capacity_per_replica
+    assert 0 < lost <= math.floor(ticks / 1000) * math.ceil(peak) * load.tick_seconds / 3600
 
 
 def test_extreme_quantiles_are_not_read_off_a_few_paths() -> None:
