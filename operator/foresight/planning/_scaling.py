@@ -15,7 +15,9 @@ The rules, in order:
    where ``peak_q`` is multiplied by the factor of the caller's ``calibration`` (see :mod:`.calibration`:
    what past lead-window peaks turned out to be against what was predicted).
 3. **Scale-up is immediate**: a higher desired floor is applied at once (a late pod is an outage).
-4. **Scale-down is slow**: the floor falls only to the highest floor desired within the last
+4. **Scale-down is slow**: a pod removed now is gone until a new one could serve, at the lead window's
+   start, so a lower floor is sized for the peak over ``[now, lead window's end]``, not over the lead window
+   alone (``hold_until_replaced``). The floor then falls only to the highest floor desired within the last
    ``stabilization_seconds`` (as the HPA's own scale-down stabilization), and by at most ``max_step_percent``
    of the current floor per decision (rounded like the HPA's ``Percent`` policy). With a window at least as
    long as the start-up time, a pod removed now was not needed by any recent forecast of the next minutes.
@@ -77,6 +79,10 @@ class PlanningPolicy:
     anchor: bool = False
     """Size for at least the present reading (before calibration): a variant the benchmark's ablation
     measures; no spec field sets it."""
+    hold_until_replaced: bool = True
+    """Rule 4's guard: a lower floor never removes capacity that the forecast needs before a new pod could
+    serve (the peak over ``[now, lead window's end]``, not the lead window's alone). Off only in the
+    benchmark's ablation; no spec field sets it."""
 
     def __post_init__(self) -> None:
         if self.capacity_per_replica <= 0:
@@ -319,7 +325,20 @@ def decide(
         )
     )
 
-    needed = replicas_for(peak_q, policy.capacity_per_replica)
+    for_window = needed = replicas_for(peak_q, policy.capacity_per_replica)
+    held = ""
+    if policy.hold_until_replaced and needed < current.current_floor:
+        # A pod removed now is gone until the lead window: size the lower floor for the peak until then too.
+        until, _, _ = peak_samples(paths, step_seconds, (now - origin).total_seconds(), end_offset)
+        until_q = float(linear_quantile(np.sort(until), policy.quantile, ordered=True)) * factor
+        # It keeps what is there; it adds nothing (a pod asked for now serves only from the lead window).
+        kept = min(replicas_for(until_q, policy.capacity_per_replica), current.current_floor)
+        if kept > needed:
+            needed = kept
+            held = (
+                f", {kept} for the p{policy.quantile * 100:g} peak {_fmt_load(until_q, policy.load_unit)} "
+                f"before a new pod could serve"
+            )
     desired = min(max(needed, low), high)
     floor, how = _apply_scale_down_rules(policy, current, now, desired)
     if floor > high:
@@ -336,7 +355,8 @@ def decide(
         else f"p{policy.quantile * 100:g} peak {_fmt_load(raw_peak_q, unit)} at {peak_time:%H:%M}"
     )
     reason = (
-        f"{sized}{calibrated} ÷ {_fmt_load(policy.capacity_per_replica, unit)}/replica → {needed} replicas"
+        f"{sized}{calibrated} ÷ {_fmt_load(policy.capacity_per_replica, unit)}/replica → "
+        f"{for_window} replicas{held}"
     )
     if desired != needed:
         reason += f", clipped to {desired} (bounds {low}..{high})"

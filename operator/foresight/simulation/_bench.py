@@ -568,6 +568,7 @@ ABLATION: dict[str, dict[str, Any]] = {
     "miss rate 0.01, user's HPA": {"target_miss_rate": 0.01, "safety_net_target": None},
     "scale-down after 60 s": {"stabilization_seconds": 60},
     "scale-down after 60 s, quantile 0.95": {"stabilization_seconds": 60, "quantile": 0.95},
+    "no hold until replaced": {"hold_until_replaced": False},
 }
 """Variants of Foresight's default, each replayed at its one setting:
 
@@ -578,7 +579,9 @@ ABLATION: dict[str, dict[str, Any]] = {
   calibrated, so the calibration learns a headroom over the present where the forecast adds nothing;
 * ``scale-down after 60 s``: the floor falls to the highest floor desired in the last 60 s instead of 300 s
   (``scaling.scaleDown.stabilizationSeconds``), trusting a forecast that says the load falls; with
-  ``quantile 0.95`` the savings go to the peak's headroom.
+  ``quantile 0.95`` the savings go to the peak's headroom;
+* ``no hold until replaced``: a lower floor is sized for the lead window's peak alone, as before the
+  planner's ``hold_until_replaced`` guard, not for the peak until a new pod could serve.
 """
 
 
@@ -593,6 +596,7 @@ def _variant_policy(ctx: _Context, settings: dict[str, Any]) -> ForesightPolicy:
         calibrate=config.calibrate,
         target_miss_rate=settings.get("target_miss_rate"),
         anchor=settings.get("anchor", False),
+        hold_until_replaced=settings.get("hold_until_replaced", True),
         stabilization_seconds=settings.get("stabilization_seconds", ForesightPolicy.stabilization_seconds),
     )
 

@@ -357,6 +357,7 @@ class ForesightPolicy:
     calibrate: bool = False
     target_miss_rate: float | None = None
     anchor: bool = False
+    hold_until_replaced: bool = True
     name: str = "foresight"
 
     def controller(self, workload: Workload, cluster: ClusterConfig) -> _Planner:
@@ -372,6 +373,7 @@ class ForesightPolicy:
             calibrate=self.calibrate,
             target_miss_rate=self.target_miss_rate,
             anchor=self.anchor,
+            hold_until_replaced=self.hold_until_replaced,
             hpa_sync_seconds=self.safety_net.sync_seconds,
         )
         return _Planner(self, workload, policy, self.safety_net)

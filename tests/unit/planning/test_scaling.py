@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -78,6 +79,29 @@ def test_rules(samples: np.ndarray | None, current: planning.CurrentState, desir
     decision = planning.decide(POLICY, samples, 60, current, NOW)
     assert (decision.desired_replicas, decision.floor) == (desired, floor)
     assert decision.floor >= POLICY.min_replicas
+
+
+def test_a_lower_floor_keeps_what_is_needed_before_a_new_pod_could_serve() -> None:
+    """Pods removed now are gone until the lead window: a peak before it holds them, and adds none."""
+    paths = flat(100.0, steps=20)
+    paths[:, 1] = 900  # at now + 2 min, before the lead window [now + 3 min, now + 4 min]
+    held = planning.decide(POLICY, paths, 60, planning.CurrentState(current_floor=12), NOW)
+    assert (held.desired_replicas, held.floor) == (9, 9)  # not 2 (the lead window's) nor 6 (the step limit)
+    assert held.reason.endswith(
+        "→ 1 replicas, 9 for the p90 peak 900 before a new pod could serve; HPA floor 12 → 9"
+    )
+    # It never raises the floor: a pod asked for now would come after that peak.
+    assert planning.decide(POLICY, paths, 60, planning.CurrentState(current_floor=4), NOW).floor == 4
+    # The same paths, with the guard off, as the benchmark's ablation replays them: the step limit alone.
+    unguarded = dataclasses.replace(POLICY, hold_until_replaced=False)
+    assert planning.decide(unguarded, paths, 60, planning.CurrentState(current_floor=12), NOW).floor == 6
+    # A calibrated peak is held calibrated: the factor applies to the peak before the window too.
+    calibration = planning.PeakCalibration(min_windows=2, ratios=(2.0, 2.0, 2.0))
+    calibrated = dataclasses.replace(POLICY, calibrate=True)
+    decision = planning.decide(
+        calibrated, paths, 60, planning.CurrentState(current_floor=20), NOW, calibration=calibration
+    )
+    assert decision.floor == 18
 
 
 def test_only_the_lead_window_counts() -> None:
