@@ -250,6 +250,13 @@ def bench(
     eval_days: Annotated[
         float | None, typer.Option(help="Score only this many days after the warm-up.")
     ] = None,
+    warmup: Annotated[
+        str | None,
+        typer.Option(
+            help="History only, before the scored days (default 7 days, or 30 % of a shorter trace); "
+            "e.g. 21d scores days the default run does not."
+        ),
+    ] = None,
     sweep: Annotated[bool, typer.Option(help="Sweep the frontier (target utilization, quantile).")] = True,
     sweep_days: Annotated[
         float | None, typer.Option(help="Sweep on the first N evaluated days only.")
@@ -273,7 +280,12 @@ def bench(
         capacity_per_replica, peak_replicas, startup, policies, model, quantile, hpa_target, forecast_every,
         eval_days, sweep, sweep_days, calibrate, jobs, reconcile, scrape_interval, rate_window,
     )  # fmt: skip
-    config = dataclasses.replace(config, ablation=ablation, floor_sweep=floor_sweep)
+    config = dataclasses.replace(
+        config,
+        ablation=ablation,
+        floor_sweep=floor_sweep,
+        warmup_seconds=None if warmup is None else _seconds(warmup),
+    )
     result = _run(trace, time_column, value_column, config, model_artifact, allow_seen)
     Console().print(_table(result))
     for table in _seed_tables(result):

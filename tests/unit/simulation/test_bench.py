@@ -349,6 +349,11 @@ def test_bench_command_keeps_its_contract(tmp_path: Any) -> None:
     for key in ("under_provisioned_ratio_vs_hpa", "replica_hours_vs_oracle", "replica_hours_at_slo_vs_hpa"):
         assert key in data["summary"]
     assert "gap_closed" in data["summary"] and data["summary"]["seconds"] > 0
+    # --warmup scores later days: the default warm-up is 30 % of this 4-day trace.
+    assert data["evaluated"]["start"].startswith("2024-01-02T04:50")  # 28.8 h, up to a whole step
+    later = runner.invoke(app, [*args, "--model", "naive", "--jobs", "1", "--no-sweep", "--warmup", "2d"])
+    assert later.exit_code == 0, later.output
+    assert json.loads(out.read_text())["evaluated"]["start"].startswith("2024-01-03T00:00")
 
 
 def test_the_page_reports_every_start_up_time(result: Any) -> None:
