@@ -515,8 +515,10 @@ start-ups: a new node, an image pull, a warm-up).
     The repo's `fft` forecaster (Crane-style) provides the forecast.
   * `foresight`: `foresight.planning.step` (the operator's own code) on {config.n_samples} sample paths of
     the `{config.model}` forecaster raises the HPA floor for the p{config.quantile * 100:g} peak of the lead
-    window (now + 15 s HPA sync + start-up), {calibration}; scale-down waits 300 s and removes at most 50 %
-    per step; an HPA at {config.safety_net_target:.0%} target stays underneath as the safety net.
+    window (now + 15 s HPA sync + start-up), {calibration}; a lower floor keeps what the same quantile of
+    the peak until the window's end needs (a pod removed now is back only at the window), scale-down waits
+    300 s and removes at most 50 % per step; an HPA at {config.safety_net_target:.0%} target stays
+    underneath as the safety net.
   * `oracle`: perfect foresight, the fewest replicas that never under-provision: at each tick the most needed
     over the next start-up time (optimal; checked by brute force in the unit tests).
 * **Frontier.** Each policy's knob is swept on {sweep}: target utilization
