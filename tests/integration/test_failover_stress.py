@@ -42,9 +42,10 @@ SEED = 15
 AT_RISK, SPARE = 3, 2
 REPLICAS = 2 * (AT_RISK + SPARE)  # two pods a node; the PDB lets one go at a time, so drains span ticks
 OPERATOR_NICE, BUSY_NICE = 15, 10  # CPU weights 36 and 110: the operator gets about a quarter of a core
-# Kills mid-drain, each after the operator was up this long; short enough that all four fit in the
-# shortest drain seen (86 s).
-KILLS, UP_SECONDS = 4, (3.0, 10.0)
+# Up to four kills mid-drain, each after the operator was up this long. How many fit depends on how fast
+# the starved operator drains and restarts: four fitted in 86 s, three in a 76-s drain. At least two must
+# land, so the run restarts the operator mid-drain more than once whatever the machine's pace.
+KILLS, MIN_KILLS, UP_SECONDS = 4, 2, (3.0, 10.0)
 DRAIN_SECONDS = 210
 
 
@@ -377,6 +378,6 @@ def test_max_nodes_at_once_holds_while_the_operator_is_starved_slowed_and_killed
     # drained, the operator was killed mid-drain, starved all along, and its requests were held back.
     assert replay.escalated == set(at_risk) and replay.drains_finished >= AT_RISK, replay
     assert replay.most_draining == 1 and replay.waits > 0, replay
-    assert kills == KILLS, f"killed mid-drain {kills} time(s) in {drained_after:.0f} s"
+    assert MIN_KILLS <= kills <= KILLS, f"killed mid-drain {kills} time(s) in {drained_after:.0f} s"
     assert starved and proxy.held >= 20, (starved, proxy.held)
     assert set(_running_on(api, namespace)) == set(spares)
